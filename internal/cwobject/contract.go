@@ -1,0 +1,199 @@
+package cwobject
+
+// This file is the one place where cwcreds writes down what it believes about the
+// CWObject wire contract (../shared/design/cwobject-api.md). Facts and assumptions
+// are marked; when the real service turns out to differ, change it here and both
+// the client and the emulator follow.
+
+import (
+	"net/http"
+	"time"
+)
+
+// DefaultBaseURL is the public CoreWeave API host. [fact]
+const DefaultBaseURL = "https://api.coreweave.com"
+
+// Limits and lifetimes.
+const (
+	// MinListLimit and MaxListLimit bound `limit` on both list operations. [fact: seed]
+	MinListLimit = 1
+	MaxListLimit = 1000
+	// MaxDurationSeconds is the longest key lifetime the POST exchanges accept (12 h). [fact]
+	MaxDurationSeconds = 43200
+	// ContainerCredsLifetime is the fixed lifetime of keys from the two GET exchanges. [fact: docs]
+	ContainerCredsLifetime = 15 * time.Minute
+	// DefaultExchangeLifetime is what the server applies when durationSeconds is 0 on
+	// the SAML and OIDC exchanges (undocumented). [assume]
+	DefaultExchangeLifetime = 15 * time.Minute
+	// MaxResponseBytes caps every response body the client reads.
+	MaxResponseBytes = 1 << 20
+	// RecommendedAudience is the OIDC audience CoreWeave recommends for federation. [fact: docs]
+	RecommendedAudience = "https://coreweave.com/iam"
+)
+
+// AccessKeyIDPrefix / SecretKeyPrefix and lengths describe the key shapes seen in
+// CoreWeave's documentation examples. [fact: examples]
+const (
+	AccessKeyIDPrefix  = "CW"
+	AccessKeyIDSuffix  = 14 // upper-case alphanumerics after the prefix
+	SecretKeyPrefix    = "cwo"
+	SecretKeySuffixLen = 40 // lower-case alphanumerics after the prefix
+)
+
+// PermanentExpiry is the `expiry` the API reports for a key minted with
+// durationSeconds 0 on CreateAccessKeyFromJWT. [fact]
+var PermanentExpiry = time.Unix(0, 0).UTC()
+
+// SAML attribute names CoreWeave reads from an assertion. [fact: docs]
+const (
+	SAMLRoleAttribute          = "https://coreweave.com/SAML/Attributes/Role"
+	SAMLPrincipalNameAttribute = "https://coreweave.com/SAML/Attributes/PrincipalName"
+)
+
+// Principal name prefixes. [fact: docs]
+const (
+	PrincipalPrefixUser = "coreweave/" // coreweave/<uid>
+	PrincipalPrefixOIDC = "role/"      // role/<iss>:<sub>
+	PrincipalPrefixSAML = "saml/"      // saml/<role>
+)
+
+// Auth says how an operation authenticates.
+type Auth int
+
+const (
+	// AuthBearer sends `Authorization: Bearer <CoreWeave API token>`. [fact]
+	AuthBearer Auth = iota
+	// AuthNone sends no Authorization header (the identity is in the body). [fact]
+	AuthNone
+	// AuthRawJWT sends `Authorization: <JWT>` with no scheme. [fact]
+	AuthRawJWT
+)
+
+// Operation describes one CWObject RPC as it appears on the HTTP wire.
+type Operation struct {
+	Name   string // gRPC method name, also the key of emulator statistics
+	Method string // HTTP method
+	// Path is the URL path; `{name}` segments are filled from the request.
+	Path string
+	Auth Auth
+	// Idempotent operations may be retried after an ambiguous failure (the request
+	// may have reached the server). Non-idempotent ones are only retried when the
+	// server clearly did not act on them (429, 503, connection refused).
+	Idempotent bool
+}
+
+// The 18 operations of coreweave.cwobject.v1. [fact: descriptor + API reference]
+var (
+	OpAuthCanI                          = Operation{"AuthCanI", http.MethodPost, "/v1/cwobject/auth/can-i", AuthBearer, true}
+	OpCreateAccessKeyFromJWT            = Operation{"CreateAccessKeyFromJWT", http.MethodPost, "/v1/cwobject/access-key", AuthBearer, false}
+	OpListAccessKeyInfo                 = Operation{"ListAccessKeyInfo", http.MethodGet, "/v1/cwobject/access-key", AuthBearer, true}
+	OpGetAccessKeyInfo                  = Operation{"GetAccessKeyInfo", http.MethodGet, "/v1/cwobject/access-key/{accessKeyId}", AuthBearer, true}
+	OpUpdateAccessKeyStatus             = Operation{"UpdateAccessKeyStatus", http.MethodPut, "/v1/cwobject/access-key-status", AuthBearer, true}
+	OpListAccessPolicies                = Operation{"ListAccessPolicies", http.MethodGet, "/v1/cwobject/access-policy", AuthBearer, true}
+	OpEnsureAccessPolicy                = Operation{"EnsureAccessPolicy", http.MethodPost, "/v1/cwobject/access-policy", AuthBearer, true}
+	OpDeleteAccessPolicy                = Operation{"DeleteAccessPolicy", http.MethodDelete, "/v1/cwobject/access-policy/{name}", AuthBearer, true}
+	OpSetBucketSettings                 = Operation{"SetBucketSettings", http.MethodPut, "/v1/cwobject/bucket/settings", AuthBearer, true}
+	OpListBucketInfo                    = Operation{"ListBucketInfo", http.MethodGet, "/v1/cwobject/bucket-info", AuthBearer, true}
+	OpGetBucketInfo                     = Operation{"GetBucketInfo", http.MethodGet, "/v1/cwobject/bucket-info/{bucketName}", AuthBearer, true}
+	OpSetOrganizationSettings           = Operation{"SetOrganizationSettings", http.MethodPut, "/v1/cwobject/organization/settings", AuthBearer, true}
+	OpRevokeAccessKeyByAccessKey        = Operation{"RevokeAccessKeyByAccessKey", http.MethodPost, "/v1/cwobject/revoke-access-key/access-key", AuthBearer, true}
+	OpRevokeAccessKeysByPrincipal       = Operation{"RevokeAccessKeysByPrincipal", http.MethodPost, "/v1/cwobject/revoke-access-key/principal", AuthBearer, true}
+	OpCreateAccessKeyFromSAML           = Operation{"CreateAccessKeyFromSAML", http.MethodPost, "/v1/cwobject/temporary-credentials/saml", AuthNone, false}
+	OpCreateAccessKeyFromOIDC           = Operation{"CreateAccessKeyFromOIDC", http.MethodPost, "/v1/cwobject/temporary-credentials/oidc", AuthNone, false}
+	OpCreateAccessKeyFromContainerCreds = Operation{"CreateAccessKeyFromContainerCreds", http.MethodGet, "/v1/cwobject/temporary-credentials/oidc/{orgId}", AuthRawJWT, false}
+	OpCreateAccessKeyFromApiToken       = Operation{"CreateAccessKeyFromApiToken", http.MethodGet, "/v1/cwobject/temporary-credentials/api-token", AuthBearer, false}
+)
+
+// Operations lists every operation, in the order of the API reference.
+var Operations = []Operation{
+	OpAuthCanI, OpCreateAccessKeyFromJWT, OpListAccessKeyInfo, OpGetAccessKeyInfo,
+	OpUpdateAccessKeyStatus, OpListAccessPolicies, OpEnsureAccessPolicy, OpDeleteAccessPolicy,
+	OpSetBucketSettings, OpListBucketInfo, OpGetBucketInfo, OpSetOrganizationSettings,
+	OpRevokeAccessKeyByAccessKey, OpRevokeAccessKeysByPrincipal, OpCreateAccessKeyFromSAML,
+	OpCreateAccessKeyFromOIDC, OpCreateAccessKeyFromContainerCreds, OpCreateAccessKeyFromApiToken,
+}
+
+// Policy vocabulary. [fact: seed] Unknown values from the server are warned about,
+// not refused, because the service may add new ones.
+const (
+	PolicyVersion = "v1alpha1"
+	EffectAllow   = "Allow"
+	EffectDeny    = "Deny"
+)
+
+// HTTPStatusForCode is the grpc-gateway mapping from gRPC code to HTTP status. [assume]
+func HTTPStatusForCode(c Code) int {
+	switch c {
+	case CodeOK:
+		return http.StatusOK
+	case CodeInvalidArgument, CodeFailedPrecondition, CodeOutOfRange:
+		return http.StatusBadRequest
+	case CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case CodePermissionDenied:
+		return http.StatusForbidden
+	case CodeNotFound:
+		return http.StatusNotFound
+	case CodeAlreadyExists, CodeAborted:
+		return http.StatusConflict
+	case CodeResourceExhausted:
+		return http.StatusTooManyRequests
+	case CodeUnimplemented:
+		return http.StatusNotImplemented
+	case CodeUnavailable:
+		return http.StatusServiceUnavailable
+	case CodeDeadlineExceeded:
+		return http.StatusGatewayTimeout
+	default: // Internal, Unknown, DataLoss, Canceled
+		return http.StatusInternalServerError
+	}
+}
+
+// CodeForHTTPStatus guesses a gRPC code for a response that carried no
+// google.rpc.Status body (a proxy's page, an empty body).
+func CodeForHTTPStatus(status int) Code {
+	switch status {
+	case http.StatusBadRequest:
+		return CodeInvalidArgument
+	case http.StatusUnauthorized:
+		return CodeUnauthenticated
+	case http.StatusForbidden:
+		return CodePermissionDenied
+	case http.StatusNotFound:
+		return CodeNotFound
+	case http.StatusConflict:
+		return CodeAborted
+	case http.StatusTooManyRequests:
+		return CodeResourceExhausted
+	case http.StatusNotImplemented:
+		return CodeUnimplemented
+	case http.StatusBadGateway, http.StatusServiceUnavailable:
+		return CodeUnavailable
+	case http.StatusGatewayTimeout, http.StatusRequestTimeout:
+		return CodeDeadlineExceeded
+	default:
+		if status >= 500 {
+			return CodeInternal
+		}
+		return CodeUnknown
+	}
+}
+
+// RequiredActions says which policy actions a bearer call needs, by operation name.
+// Settings operations need the enable/disable action matching the change; the
+// emulator derives those from the request. An operation absent here needs no
+// action beyond a valid token (AuthCanI answers about others). [assume]
+var RequiredActions = map[string][]string{
+	"CreateAccessKeyFromJWT":      {"cwobject:CreateAccessKey"},
+	"CreateAccessKeyFromApiToken": {"cwobject:CreateAccessKey"},
+	"ListAccessKeyInfo":           {"cwobject:ListAccessKeyInfo"},
+	"GetAccessKeyInfo":            {"cwobject:GetAccessKeyInfo"},
+	"UpdateAccessKeyStatus":       {"cwobject:UpdateAccessKeyStatus"},
+	"ListAccessPolicies":          {"cwobject:ListAccessPolicy"},
+	"EnsureAccessPolicy":          {"cwobject:EnsureAccessPolicy"},
+	"DeleteAccessPolicy":          {"cwobject:DeleteAccessPolicy"},
+	"ListBucketInfo":              {"cwobject:ListBucketInfo"},
+	"GetBucketInfo":               {"cwobject:GetBucketInfo"},
+	"RevokeAccessKeyByAccessKey":  {"cwobject:RevokeAccessKeyByAccessKey"},
+	"RevokeAccessKeysByPrincipal": {"cwobject:RevokeAccessKeysByPrincipal"},
+}
