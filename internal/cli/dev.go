@@ -91,8 +91,7 @@ func runDevEmulator(ctx context.Context, env Env, o *devEmulatorOptions) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	running, err := emu.Start(ctx, o.listen, o.s3Listen)
-	if err != nil {
+	if err := emu.Start(ctx, o.listen, o.s3Listen); err != nil {
 		return fmt.Errorf("could not start the emulator: %w (pass --listen/--s3-listen 127.0.0.1:0 to pick free ports)", err)
 	}
 
@@ -120,35 +119,31 @@ func runDevEmulator(ctx context.Context, env Env, o *devEmulatorOptions) error {
 	}
 
 	exports := []envVar{
-		{"CWCREDS_API_ENDPOINT", running.APIURL},
+		{"CWCREDS_API_ENDPOINT", emu.APIURL()},
 		{"CWCREDS_ORG_ID", emu.OrgID()},
 		{"CW_API_TOKEN", emu.AdminToken()},
 		{"CWCREDS_DEV_OIDC_ISSUER", emu.DevIssuer().URL()},
 		{"CWCREDS_TOKEN_FILE", tokenFile},
-		{"CWCREDS_EMULATOR", running.APIURL + "/_emulator"},
-		{"AWS_ENDPOINT_URL_S3", running.S3URL},
+		{"CWCREDS_EMULATOR", emu.APIURL() + "/_emulator"},
+		{"AWS_ENDPOINT_URL_S3", emu.S3URL()},
 		{"AWS_REGION", emu.Region()},
+		// The AWS CLI v1 and botocore read only AWS_DEFAULT_REGION.
+		{"AWS_DEFAULT_REGION", emu.Region()},
 	}
 	if err := writeExports(env.Stdout, exports); err != nil {
 		return err
 	}
-	logger.Info("emulator ready", zap.String("api", running.APIURL), zap.String("s3", running.S3URL), zap.String("org", emu.OrgID()))
+	logger.Info("emulator ready", zap.String("api", emu.APIURL()), zap.String("s3", emu.S3URL()), zap.String("org", emu.OrgID()))
 
-	errc := make(chan error, 1)
-	go func() { errc <- writer.run(ctx) }()
-	select {
-	case <-ctx.Done():
-	case err := <-running.Done:
-		if err != nil {
-			return fmt.Errorf("emulator stopped: %w", err)
-		}
-	case err := <-errc:
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
-	}
+	// The token writer stops with ctx; its failure stops the emulator too.
+	writerErr := writer.run(ctx)
 	cancel()
-	<-running.Done
+	if err := emu.Wait(); err != nil {
+		return fmt.Errorf("emulator stopped: %w", err)
+	}
+	if writerErr != nil && !errors.Is(writerErr, context.Canceled) {
+		return writerErr
+	}
 	logger.Info("emulator stopped")
 	return nil
 }

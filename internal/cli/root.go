@@ -75,6 +75,7 @@ func newRootCommand(env Env) *cobra.Command {
 		newVersionCommand(env),
 		newCompletionCommand(env),
 		newDevCommand(env),
+		newConfigCommand(env),
 	)
 	return root
 }

@@ -197,3 +197,59 @@ var RequiredActions = map[string][]string{
 	"RevokeAccessKeyByAccessKey":  {"cwobject:RevokeAccessKeyByAccessKey"},
 	"RevokeAccessKeysByPrincipal": {"cwobject:RevokeAccessKeysByPrincipal"},
 }
+
+// Assumptions the emulator (internal/cwobject/emulator) relies on. Clients must treat
+// org ids, config ids and token contents as opaque strings.
+const (
+	// APITokenPrefix starts every CoreWeave API access token. [fact: docs]
+	APITokenPrefix = "CW-SECRET-"
+	// MaxRequestBytes is the largest request body the API accepts; larger bodies are
+	// refused with InvalidArgument. [assume]
+	MaxRequestBytes = 1 << 20
+	// OIDCIssuedAtSkew is how far in the future an OIDC token's `iat` may lie before
+	// the exchange refuses it. [assume]
+	OIDCIssuedAtSkew = time.Minute
+	// Bucket usage measurement types reported in BucketInfo.usage. [assume]
+	UsageBucketSizeBytes = "BUCKET_SIZE_BYTES"
+	UsageObjectCount     = "OBJECT_COUNT"
+)
+
+// Further [assume]s, written down here so that they are changed in one place:
+//   - Org ids look like "org-" + 8 lower-case alphanumerics in the emulator; the real
+//     shape is unknown. SAML config ids are UUID v4 strings.
+//   - AccessKeyStatus also arrives as a number: 0 UNSPECIFIED, 1 ACTIVE, 2 SUSPENDED.
+//   - SetBucketSettings needs cwobject:EnableBucketAuditLogging or
+//     cwobject:DisableBucketAuditLogging when it sets auditLoggingEnabled to true or
+//     false; SetOrganizationSettings needs Enable/DisableControlPlaneAuditLogging for
+//     controlPlaneAuditLoggingEnabled and Enable/DisableBucketAuditLoggingDefault for
+//     bucketAuditLoggingEnabled. A settings call that touches no audit field needs only
+//     a valid token.
+//   - UpdateAccessKeyStatus and RevokeAccessKeysByPrincipal succeed ({}) for a
+//     principal that has no keys; RevokeAccessKeyByAccessKey answers NotFound for an
+//     unknown key id. Revoked keys disappear from List/GetAccessKeyInfo.
+//   - An exchange whose orgId is not the caller's organisation, or whose token or
+//     assertion does not verify, answers Unauthenticated (16) with the reason.
+//   - The SAML exchange accepts IdP-initiated responses (no InResponseTo), refuses a
+//     replayed assertion ID, and takes the principal from the first Role value; the
+//     PrincipalName attribute, when present, is kept as a key attribute under its
+//     attribute name.
+//   - The federation exchanges (SAML, OIDC, container creds) check no policy action
+//     (cwobject:CreateAccessKeySAML/OIDC are not enforced): trust comes from the
+//     registered IdP alone.
+//   - List calls refuse a missing or out-of-range `limit` (InvalidArgument), as for 0.
+//   - SetBucketSettings takes `capacityCapBytes` as the requested cap and reports it
+//     back in both capacityCapBytes and configuredCapacityCapBytes. Usage values
+//     are human-readable as IEC sizes ("1.5 KiB") and plain counts.
+
+// SAMLServiceProviderEntityID is the SAML service-provider entity id (the assertion
+// audience) CoreWeave presents to an organisation's IdP. [assume]: the console shows
+// the real value; it is not in the API reference.
+func SAMLServiceProviderEntityID(orgID string) string {
+	return DefaultBaseURL + "/saml/" + orgID
+}
+
+// SAMLAssertionConsumerServiceURL is where the IdP addresses its responses (the
+// Response Destination and SubjectConfirmationData Recipient). [assume]
+func SAMLAssertionConsumerServiceURL(orgID string) string {
+	return SAMLServiceProviderEntityID(orgID) + "/acs"
+}

@@ -33,6 +33,11 @@ const maxMintRequestBytes = 64 << 10
 //	GET  <path>/jwks                              public keys, current and retired
 //	POST <path>/mint                              {"sub","aud","lifetimeSeconds"} → {"token"}; unauthenticated, loopback peers only
 //	*    <path>/authorize, <path>/token           501: this issuer has no login
+//
+// Errors are OAuth-style JSON, {"error":"…","error_description":"…"}. The mint
+// route is unauthenticated; it answers only loopback peers (an httptest.NewRequest
+// must set RemoteAddr to 127.0.0.1:port) unless Config.InsecureAllowRemoteMint, and
+// only Content-Type application/json.
 func (i *Issuer) Handler() http.Handler {
 	return http.HandlerFunc(i.serveHTTP)
 }

@@ -1,0 +1,171 @@
+package cache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"github.com/cwcreds/cwcreds/internal/creds"
+)
+
+// Defaults of AgentConfig.
+const (
+	DefaultAgentMaxEntries    = 10000
+	DefaultAgentIdleTimeout   = 5 * time.Minute
+	DefaultAgentSweepInterval = time.Minute
+	DefaultAgentUpstreamRate  = rate.Limit(20)
+	DefaultAgentUpstreamBurst = 200
+)
+
+// AgentConfig configures an AgentCache. Zero fields take the defaults.
+type AgentConfig struct {
+	// Identity applies to every identity. Its Fetcher must be nil (each token brings
+	// its own); its Profile (default "agent") labels events and logs, which also get
+	// the first 8 hex digits of the token's hash as "identity".
+	Identity Config
+	// MaxEntries bounds the identities kept; the least recently used is dropped.
+	MaxEntries int
+	// IdleTimeout: an identity holding no valid keys is dropped after this long
+	// without a request. One holding valid keys is kept until they expire: without
+	// requests it is not refreshed, so tokens no longer presented cost nothing.
+	IdleTimeout time.Duration
+	// SweepInterval is how often Run drops such identities (default 1m).
+	SweepInterval time.Duration
+	// UpstreamRate and UpstreamBurst cap the exchanges of the whole agent (default
+	// 20/s, burst 200), on top of each identity's own Identity.MaxRate.
+	UpstreamRate  rate.Limit
+	UpstreamBurst int
+}
+
+// AgentCache is the node agent's cache: one on-demand Refresher per caller token,
+// keyed by the token's SHA-256 (the token itself is never a key or a log field),
+// in a bounded LRU.
+type AgentCache struct {
+	s     *settings
+	lru   *lru.Cache[[sha256.Size]byte, *agentEntry]
+	idle  time.Duration
+	sweep time.Duration
+}
+
+type agentEntry struct {
+	r        Refresher
+	lastUsed atomic.Int64 // unix nanoseconds of the last Get
+}
+
+// NewAgentCache checks cfg and returns an empty cache.
+func NewAgentCache(cfg AgentConfig) (*AgentCache, error) {
+	if cfg.Identity.Fetcher != nil {
+		return nil, errors.New("agent cache: leave Identity.Fetcher empty; each token brings its own fetcher")
+	}
+	if cfg.Identity.Profile == "" {
+		cfg.Identity.Profile = "agent"
+	}
+	if cfg.MaxEntries == 0 {
+		cfg.MaxEntries = DefaultAgentMaxEntries
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultAgentIdleTimeout
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = DefaultAgentSweepInterval
+	}
+	if cfg.UpstreamRate == 0 {
+		cfg.UpstreamRate = DefaultAgentUpstreamRate
+	}
+	if cfg.UpstreamBurst == 0 {
+		cfg.UpstreamBurst = DefaultAgentUpstreamBurst
+	}
+	if cfg.MaxEntries < 1 || cfg.IdleTimeout < 0 || cfg.SweepInterval < 0 || cfg.UpstreamRate < 0 || cfg.UpstreamBurst < 1 {
+		return nil, errors.New("agent cache: max entries, upstream rate and burst must be positive; idle timeout and sweep interval must not be negative")
+	}
+	cfg.Identity.shared = rate.NewLimiter(cfg.UpstreamRate, cfg.UpstreamBurst)
+	s, err := newSettings(cfg.Identity)
+	if err != nil {
+		return nil, fmt.Errorf("agent cache: %w", err)
+	}
+	c, err := lru.New[[sha256.Size]byte, *agentEntry](cfg.MaxEntries)
+	if err != nil {
+		return nil, fmt.Errorf("agent cache: %w", err)
+	}
+	return &AgentCache{s: s, lru: c, idle: cfg.IdleTimeout, sweep: cfg.SweepInterval}, nil
+}
+
+// Get returns keys for the identity token proves. newFetcher is called only when
+// the token is new to the cache, to build the Fetcher that exchanges it.
+func (a *AgentCache) Get(ctx context.Context, token string, newFetcher func() Fetcher) (creds.Credentials, error) {
+	if token == "" {
+		return creds.Credentials{}, errors.New("no identity token given: send the pod's service-account token as Authorization")
+	}
+	key := sha256.Sum256([]byte(token))
+	e, ok := a.lru.Get(key)
+	if !ok {
+		f := newFetcher()
+		if f == nil {
+			return creds.Credentials{}, errors.New("agent cache: newFetcher returned nil")
+		}
+		ne := &agentEntry{}
+		ne.r.init(a.s, f)
+		ne.r.logID = hex.EncodeToString(key[:4])
+		if prev, found, _ := a.lru.PeekOrAdd(key, ne); found {
+			e = prev
+		} else {
+			e = ne
+		}
+	}
+	e.lastUsed.Store(a.s.clock.Now().UnixNano())
+	return e.r.Get(ctx)
+}
+
+// Len is the number of identities cached.
+func (a *AgentCache) Len() int { return a.lru.Len() }
+
+// Sweep drops identities that hold no valid keys, are not fetching, and have not
+// been asked for in IdleTimeout. It returns how many it dropped.
+func (a *AgentCache) Sweep() int {
+	now := a.s.clock.Now()
+	dropped := 0
+	for _, k := range a.lru.Keys() {
+		e, ok := a.lru.Peek(k)
+		if ok && e.droppable(now, a.idle, a.s.policy.Floor) {
+			a.lru.Remove(k)
+			dropped++
+		}
+	}
+	return dropped
+}
+
+func (e *agentEntry) droppable(now time.Time, idle, floor time.Duration) bool {
+	if now.Sub(time.Unix(0, e.lastUsed.Load())) < idle {
+		return false
+	}
+	if _, ok := e.r.snap.Load().pick(now, floor); ok {
+		return false
+	}
+	e.r.mu.Lock()
+	defer e.r.mu.Unlock()
+	return e.r.inflight == nil
+}
+
+// Run sweeps every SweepInterval until ctx is done, then returns nil.
+func (a *AgentCache) Run(ctx context.Context) error {
+	t := a.s.clock.NewTicker(a.sweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.Chan():
+			if n := a.Sweep(); n > 0 {
+				a.s.log.Debug("dropped idle identities from the agent cache", zap.Int("dropped", n))
+			}
+		}
+	}
+}

@@ -1,0 +1,470 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/jonboulle/clockwork"
+	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/cwcreds/cwcreds/internal/creds"
+	"github.com/cwcreds/cwcreds/internal/fileutil"
+)
+
+// DefaultLockTimeout is how long a process waits for another one's exchange; under
+// the Go SDK's 60 s credential_process timeout.
+const DefaultLockTimeout = 45 * time.Second
+
+const lockRetryDelay = 20 * time.Millisecond
+
+// DefaultDir is the disk cache folder: $XDG_CACHE_HOME/cwcreds, else
+// $HOME/.cache/cwcreds (%LOCALAPPDATA%\cwcreds on Windows). A relative
+// XDG_CACHE_HOME is ignored, as the XDG spec says.
+func DefaultDir(getenv func(string) string) (string, error) {
+	if x := getenv("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "cwcreds"), nil
+	}
+	if runtime.GOOS == "windows" {
+		if l := getenv("LOCALAPPDATA"); l != "" {
+			return filepath.Join(l, "cwcreds"), nil
+		}
+	}
+	if h := getenv("HOME"); h != "" && filepath.IsAbs(h) {
+		return filepath.Join(h, ".cache", "cwcreds"), nil
+	}
+	return "", errors.New("cannot find a cache folder: set XDG_CACHE_HOME or HOME, or give a cache folder explicitly")
+}
+
+// DiskConfig configures a DiskStore. Zero fields take the defaults.
+type DiskConfig struct {
+	Dir      string // required, e.g. from DefaultDir
+	Clock    clockwork.Clock
+	Logger   *zap.Logger
+	Events   Events
+	Classify func(error) Class
+	Backoff  Backoff
+	// LockTimeout bounds the wait for another process's exchange (default 45s).
+	LockTimeout time.Duration
+	// UnrecoverableRetry: as in Config (default 1h; negative: only on input change).
+	UnrecoverableRetry time.Duration
+}
+
+// DiskStore caches keys in files, one per profile, for one-shot processes such as
+// credential_process. Files are 0600 in a 0700 folder, written by temporary file and
+// rename; a file that is corrupt, truncated, of another format version, of the wrong
+// mode or owned by another user is a miss, logged, and replaced. A per-profile lock
+// file (flock, released by the kernel if its holder dies) makes N processes that
+// find the cache cold or stale perform one exchange between them.
+type DiskStore struct {
+	dir                string
+	clock              clockwork.Clock
+	log                *zap.Logger
+	events             Events
+	classify           func(error) Class
+	backoff            Backoff
+	lockTimeout        time.Duration
+	unrecoverableRetry time.Duration
+	sf                 singleflight.Group // one exchange per profile within a process too
+
+	// Replaced by tests.
+	writeFile func(path string, data []byte, perm os.FileMode) error
+	ownedByMe func(fs.FileInfo) bool
+}
+
+// NewDiskStore checks cfg. It does not touch the disk: the folder is created on the
+// first write.
+func NewDiskStore(cfg DiskConfig) (*DiskStore, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("no cache folder given: use DefaultDir or pass one")
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("cache folder %s: %w", cfg.Dir, err)
+	}
+	s := &DiskStore{
+		dir:                dir,
+		clock:              cfg.Clock,
+		log:                cfg.Logger,
+		events:             cfg.Events,
+		classify:           cfg.Classify,
+		backoff:            cfg.Backoff.withDefaults(),
+		lockTimeout:        cfg.LockTimeout,
+		unrecoverableRetry: cfg.UnrecoverableRetry,
+		writeFile:          fileutil.WriteFileAtomic,
+		ownedByMe:          fileutil.OwnedByMe,
+	}
+	if s.clock == nil {
+		s.clock = clockwork.NewRealClock()
+	}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	if s.events == nil {
+		s.events = NopEvents{}
+	}
+	if s.classify == nil {
+		s.classify = DefaultClassify
+	}
+	if s.lockTimeout == 0 {
+		s.lockTimeout = DefaultLockTimeout
+	}
+	if s.unrecoverableRetry == 0 {
+		s.unrecoverableRetry = DefaultUnrecoverableRetry
+	}
+	if err := s.backoff.validate(); err != nil {
+		return nil, err
+	}
+	if s.lockTimeout < 0 {
+		return nil, errors.New("lock timeout must not be negative")
+	}
+	return s, nil
+}
+
+// Dir is the cache folder.
+func (s *DiskStore) Dir() string { return s.dir }
+
+// Path is the cache file of profile.
+func (s *DiskStore) Path(profile string) (string, error) {
+	stem, err := fileStem(profile)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(s.dir, stem+".json"), nil
+}
+
+// Remove forgets the cached keys of profile (for logout). A missing file is fine.
+func (s *DiskStore) Remove(profile string) error {
+	path, err := s.Path(profile)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("could not remove cached credentials %s: %w", path, err)
+	}
+	return nil
+}
+
+// GetOrFetch returns the cached keys of profile when they are valid and outside the
+// refresh window of p. Otherwise it takes the profile's lock, reads again (another
+// process may have just refreshed), and only then calls f and writes the result.
+// When the exchange fails it still returns cached keys that are above the floor;
+// when there are none it returns a *NoCredentialsError, and remembers the failure so
+// that other processes do not repeat it before its backoff (or, for a rejected
+// identity, before f's input fingerprint changes).
+//
+// As in memory, previous keys are returned while new ones are younger than
+// p.PropagationDelay unless they are below the floor; on a cold cache the new keys
+// are returned at once.
+func (s *DiskStore) GetOrFetch(ctx context.Context, profile string, f Fetcher, p Policy) (creds.Credentials, error) {
+	if f == nil {
+		return creds.Credentials{}, errors.New("no fetcher given: the disk cache needs something to get keys from")
+	}
+	p = p.withDefaults()
+	if err := p.validate(); err != nil {
+		return creds.Credentials{}, err
+	}
+	path, err := s.Path(profile)
+	if err != nil {
+		return creds.Credentials{}, err
+	}
+	v, err, _ := s.sf.Do(profile, func() (any, error) {
+		return s.getOrFetch(ctx, profile, path, f, p)
+	})
+	if err != nil {
+		return creds.Credentials{}, err
+	}
+	return v.(creds.Credentials), nil
+}
+
+type diskJob struct {
+	s       *DiskStore
+	profile string
+	path    string
+	f       Fetcher
+	p       Policy
+	fp      *string // hashed input fingerprint, read once when needed
+}
+
+func (s *DiskStore) getOrFetch(ctx context.Context, profile, path string, f Fetcher, p Policy) (creds.Credentials, error) {
+	j := &diskJob{s: s, profile: profile, path: path, f: f, p: p}
+	e := s.read(path, profile)
+	if c, done, err := j.decide(e, s.clock.Now()); done {
+		return c, err
+	}
+
+	if err := fileutil.EnsurePrivateDir(s.dir); err != nil {
+		return creds.Credentials{}, err
+	}
+	lock := flock.New(path[:len(path)-len(".json")]+".lock", flock.SetPermissions(0o600))
+	old := e.pair(p)
+	haveValid := old.served(s.clock.Now(), p.Floor) != nil
+	locked, err := s.lock(ctx, lock, profile, haveValid)
+	if err != nil {
+		return creds.Credentials{}, err
+	}
+	if !locked { // someone else is refreshing and we still hold valid keys
+		if c, ok := old.pick(s.clock.Now(), p.Floor); ok {
+			s.events.Served(profile, true)
+			return c, nil
+		}
+		if _, err := s.lock(ctx, lock, profile, false); err != nil {
+			return creds.Credentials{}, err
+		}
+	}
+	defer func() {
+		if err := lock.Unlock(); err != nil {
+			s.log.Warn("could not release the cache lock", zap.String("profile", profile), zap.Error(err))
+		}
+	}()
+
+	e = s.read(path, profile)
+	if c, done, err := j.decide(e, s.clock.Now()); done {
+		return c, err
+	}
+	s.removeTemps(path)
+	return j.fetch(ctx, e)
+}
+
+// lock takes the profile's lock. With valid keys in hand it only tries once (their
+// holder is refreshing; the old keys are fine meanwhile); otherwise it waits up to
+// LockTimeout.
+func (s *DiskStore) lock(ctx context.Context, l *flock.Flock, profile string, haveValid bool) (bool, error) {
+	if haveValid {
+		ok, err := l.TryLock()
+		if err != nil {
+			return false, fmt.Errorf("could not lock %s: %w", l.Path(), err)
+		}
+		return ok, nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, s.lockTimeout)
+	defer cancel()
+	ok, err := l.TryLockContext(lctx, lockRetryDelay)
+	switch {
+	case ok:
+		return true, nil
+	case ctx.Err() != nil:
+		return false, fmt.Errorf("gave up waiting for the cache lock of profile %q: %w", profile, ctx.Err())
+	case errors.Is(err, context.DeadlineExceeded):
+		return false, fmt.Errorf("another cwcreds process has been refreshing profile %q for over %s (lock %s): try again, or stop that process", profile, s.lockTimeout, l.Path())
+	default:
+		return false, fmt.Errorf("could not lock %s: %w", l.Path(), err)
+	}
+}
+
+// decide answers from the entry when no exchange is needed or allowed.
+func (j *diskJob) decide(e *diskEntry, now time.Time) (creds.Credentials, bool, error) {
+	pr := e.pair(j.p)
+	c, servable := pr.pick(now, j.p.Floor)
+	if servable && pr.cur.remaining(now) > j.p.Floor && now.Before(pr.cur.refreshAt) {
+		j.s.events.Served(j.profile, true)
+		return c, true, nil
+	}
+	if e != nil && e.Failure != nil && j.blockedBy(e.Failure, now) {
+		if servable {
+			j.s.events.Served(j.profile, true)
+			return c, true, nil
+		}
+		if pr.cur.c.AccessKeyID != "" {
+			j.s.events.ExpiredRefused(j.profile)
+		}
+		return creds.Credentials{}, true, j.failureErr(e.Failure)
+	}
+	return creds.Credentials{}, false, nil
+}
+
+// blockedBy reports whether a recorded failure still forbids an exchange.
+func (j *diskJob) blockedBy(f *diskFailure, now time.Time) bool {
+	if now.Before(f.At) { // the clock went back: the record tells nothing
+		return false
+	}
+	if f.class() == Unrecoverable && isFingerprinter(j.f) {
+		if !f.RetryAt.IsZero() && !now.Before(f.RetryAt) {
+			return false
+		}
+		return j.fingerprint() == f.Input
+	}
+	return now.Before(f.RetryAt)
+}
+
+func (j *diskJob) fingerprint() string {
+	if j.fp == nil {
+		var v string
+		if fp, ok := j.f.(InputFingerprinter); ok {
+			if raw, err := fp.InputFingerprint(); err == nil {
+				v = hashFingerprint(raw)
+			}
+		}
+		j.fp = &v
+	}
+	return *j.fp
+}
+
+func (j *diskJob) failureErr(f *diskFailure) error {
+	return &NoCredentialsError{Profile: j.profile, Class: f.class(), Err: errors.New(f.Message), NextRetry: f.RetryAt}
+}
+
+// fetch runs the exchange under the lock and records its outcome.
+func (j *diskJob) fetch(ctx context.Context, old *diskEntry) (creds.Credentials, error) {
+	s := j.s
+	fp := j.fingerprint()
+	start := s.clock.Now()
+	got, err := j.f.Fetch(ctx)
+	now := s.clock.Now()
+	took := now.Sub(start)
+	var lifetime time.Duration
+	if err == nil {
+		lifetime, err = checkFetched(got, now, j.p.Floor)
+	}
+	oldPair := old.pair(j.p)
+
+	if err == nil {
+		next := &diskEntry{Profile: j.profile, Current: toDiskKeys(newHeld(got, now, lifetime, j.p, 0))}
+		if h := oldPair.served(now, j.p.Floor); h != nil {
+			next.Previous = toDiskKeys(*h)
+		}
+		j.write(next)
+		s.log.Info("refreshed credentials", zap.String("profile", j.profile),
+			zap.Object("credentials", got), zap.Duration("took", took))
+		s.events.Refreshed(j.profile, got, took)
+		pr := next.pair(j.p)
+		c, _ := pr.pick(now, j.p.Floor)
+		s.events.Served(j.profile, false)
+		return c, nil
+	}
+
+	class := s.classify(err)
+	rec := &diskFailure{At: now.Round(0).UTC(), Class: class.String(), Message: truncate(err.Error(), maxFailureMessage), Input: fp, Count: 1}
+	if old != nil && old.Failure != nil && !now.Before(old.Failure.At) {
+		rec.Count = old.Failure.Count + 1
+	}
+	switch {
+	case class == Transient:
+		d := s.backoff.delay(rec.Count, rand.Float64())
+		if ra := retryAfter(err); ra > d {
+			d = min(ra, s.backoff.Max)
+		}
+		rec.RetryAt = rec.At.Add(d)
+	case !isFingerprinter(j.f):
+		rec.RetryAt = rec.At.Add(s.backoff.Max)
+	case s.unrecoverableRetry > 0:
+		rec.RetryAt = rec.At.Add(s.unrecoverableRetry)
+	}
+	next := &diskEntry{Profile: j.profile, Failure: rec}
+	if old != nil {
+		next.Current, next.Previous = old.Current, old.Previous
+	}
+	j.write(next)
+	s.log.Warn("exchange failed", zap.String("profile", j.profile), zap.Stringer("class", class),
+		zap.Error(err), zap.Time("retry_at", rec.RetryAt))
+	s.events.Failed(j.profile, class, err, rec.RetryAt)
+	if c, ok := oldPair.pick(now, j.p.Floor); ok {
+		s.events.Served(j.profile, true)
+		return c, nil
+	}
+	if oldPair.cur.c.AccessKeyID != "" {
+		s.events.ExpiredRefused(j.profile)
+	}
+	return creds.Credentials{}, &NoCredentialsError{Profile: j.profile, Class: class, Err: err, NextRetry: rec.RetryAt}
+}
+
+// write stores the entry; a failure to write costs a later exchange, not this one.
+func (j *diskJob) write(e *diskEntry) {
+	data, err := encodeEntry(e)
+	if err == nil {
+		err = j.s.writeFile(j.path, data, 0o600)
+	}
+	if err != nil {
+		j.s.log.Warn("could not write the credentials cache; the next process will exchange again",
+			zap.String("profile", j.profile), zap.Error(err))
+	}
+}
+
+// read returns the entry of profile, or nil on a miss. Anything it cannot fully
+// trust is a miss, with a warning: the next write replaces the file.
+func (s *DiskStore) read(path, profile string) *diskEntry {
+	e, err := s.readFile(path, profile)
+	if err != nil {
+		s.log.Warn("ignoring the cached credentials file; it will be replaced",
+			zap.String("profile", profile), zap.String("path", path), zap.String("reason", err.Error()))
+		return nil
+	}
+	return e
+}
+
+func (s *DiskStore) readFile(path, profile string) (*diskEntry, error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errors.New("it is not a regular file")
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		return nil, fmt.Errorf("it has mode %04o, not 0600", fi.Mode().Perm())
+	}
+	if !s.ownedByMe(fi) {
+		return nil, errors.New("it belongs to another user")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ofi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !os.SameFile(fi, ofi) {
+		return nil, errors.New("it was replaced while being read")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxEntryBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	return decodeEntry(data, profile)
+}
+
+// removeTemps deletes temporary files left by a writer of this profile that died
+// before its rename. Only called under the profile's lock, so no live writer owns them.
+func (s *DiskStore) removeTemps(path string) {
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		return
+	}
+	prefix := "." + filepath.Base(path) + ".tmp-"
+	for _, de := range entries {
+		if !strings.HasPrefix(de.Name(), prefix) {
+			continue
+		}
+		t := filepath.Join(filepath.Dir(path), de.Name())
+		if err := os.Remove(t); err == nil {
+			s.log.Info("removed a temporary file left by an interrupted cwcreds", zap.String("path", t))
+		}
+	}
+}
+
+func isFingerprinter(f Fetcher) bool {
+	_, ok := f.(InputFingerprinter)
+	return ok
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,104 @@
+package config
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/cwcreds/cwcreds/internal/cwobject"
+)
+
+// emulatorExports are the variables `cwcreds dev emulator` prints.
+func emulatorExports(t *testing.T) map[string]string {
+	return map[string]string{
+		"XDG_CONFIG_HOME":         t.TempDir(), // no config file there
+		EnvAPIEndpoint:            "http://127.0.0.1:9900",
+		EnvOrgID:                  "org-abcd1234",
+		EnvAPIToken:               "CW-SECRET-emulatoradmintoken",
+		"CWCREDS_DEV_OIDC_ISSUER": "http://127.0.0.1:9900/dev-issuer",
+		EnvTokenFile:              "/tmp/cwcreds-dev-1/token",
+		"CWCREDS_EMULATOR":        "http://127.0.0.1:9900/_emulator",
+		EnvAWSEndpointS3:          "http://127.0.0.1:9901",
+		EnvAWSRegion:              "US-EAST-04A",
+	}
+}
+
+func TestEnvOnlyTokenFile(t *testing.T) {
+	env := emulatorExports(t)
+	c := load(t, "", env, Overrides{})
+	if c.Path != "" || !reflect.DeepEqual(c.ProfileNames(), []string{"default"}) {
+		t.Fatalf("Path %q, profiles %v", c.Path, c.ProfileNames())
+	}
+	want := Profile{
+		Name: "default", APIEndpoint: "http://127.0.0.1:9900", OrgID: "org-abcd1234",
+		S3Endpoint: "http://127.0.0.1:9901", Region: "US-EAST-04A", CacheDir: testHome + "/.cache/cwcreds",
+		Source:   Source{Type: SourceTokenFile, TokenFile: &TokenFileSource{Path: "/tmp/cwcreds-dev-1/token"}},
+		Exchange: ExchangeOIDC, Lifetime: DefaultLifetime, RefreshMargin: DefaultRefreshMargin,
+		PropagationDelay: DefaultPropagationDelay, MinTTL: DefaultMinTTL,
+	}
+	if got := plain(profile(t, c, "")); !reflect.DeepEqual(got, want) {
+		t.Errorf("\n got %+v\nwant %+v", got, want)
+	}
+	p := profile(t, c, "default")
+	for k, o := range map[string]Origin{
+		"source.path":  {Kind: OriginEnv, Name: EnvTokenFile},
+		"s3_endpoint":  {Kind: OriginAWSEnv, Name: EnvAWSEndpointS3},
+		"api_endpoint": {Kind: OriginEnv, Name: EnvAPIEndpoint},
+	} {
+		if p.Origin(k) != o {
+			t.Errorf("origin of %s = %+v, want %+v", k, p.Origin(k), o)
+		}
+	}
+}
+
+func TestEnvOnlyAPIToken(t *testing.T) {
+	env := emulatorExports(t)
+	delete(env, EnvTokenFile)
+	delete(env, EnvOrgID) // not needed by the api_token exchange
+	p := profile(t, load(t, "", env, Overrides{}), "")
+	if p.Source.Type != SourceAPIToken || *p.Source.APIToken != (APITokenSource{Env: EnvAPIToken}) ||
+		p.Exchange != ExchangeAPIToken || p.Exchange.Operation() != cwobject.OpCreateAccessKeyFromJWT || p.Lifetime != DefaultLifetime {
+		t.Errorf("%+v", plain(p))
+	}
+}
+
+func TestEnvOnlyRelativeTokenFile(t *testing.T) {
+	env := emulatorExports(t)
+	env[EnvTokenFile] = "run/token"
+	env["HOME"] = testHome
+	c, err := Load(LoadOptions{Getenv: envOf(env), WorkDir: "/srv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := profile(t, c, "").Source.TokenFile.Path; got != "/srv/run/token" {
+		t.Errorf("path %q", got)
+	}
+}
+
+func TestEnvOnlyErrors(t *testing.T) {
+	env := emulatorExports(t)
+	delete(env, EnvOrgID)
+	_, err := loadErr("", env, Overrides{})
+	wantError(t, err, "environment: CWCREDS_TOKEN_FILE is set but CWCREDS_ORG_ID is not, and the oidc exchange needs the organisation id: export CWCREDS_ORG_ID (or pass --org-id)")
+
+	// --org-id fills the gap.
+	if p := profile(t, load(t, "", env, Overrides{OrgID: "org-flag"}), ""); p.OrgID != "org-flag" {
+		t.Errorf("org id %q", p.OrgID)
+	}
+
+	xdg := t.TempDir()
+	_, err = loadErr("", map[string]string{"XDG_CONFIG_HOME": xdg, EnvOrgID: "o"}, Overrides{})
+	wantError(t, err, "config: no config file at "+xdg+"/cwcreds/config.yaml, and neither CWCREDS_TOKEN_FILE nor CW_API_TOKEN is set: "+
+		"create the file (or name one with --config or CWCREDS_CONFIG), or export CWCREDS_TOKEN_FILE and CWCREDS_ORG_ID, or CW_API_TOKEN")
+
+	// An explicitly named file must exist even when the environment would do.
+	if _, err := loadErr(xdg+"/missing.yaml", emulatorExports(t), Overrides{}); err == nil {
+		t.Error("a missing --config file must be an error")
+	}
+	// CWCREDS_PROFILE naming another profile fails when the profile is used.
+	env = emulatorExports(t)
+	env[EnvProfile] = "ci"
+	c := load(t, "", env, Overrides{})
+	if _, err := c.Profile(""); err == nil || err.Error() != `unknown profile "ci": known profiles are default` {
+		t.Errorf("got %v", err)
+	}
+}
