@@ -240,6 +240,14 @@ const (
 //   - SetBucketSettings takes `capacityCapBytes` as the requested cap and reports it
 //     back in both capacityCapBytes and configuredCapacityCapBytes. Usage values
 //     are human-readable as IEC sizes ("1.5 KiB") and plain counts.
+//   - The S3 side (emulator/s3emu, table keyRefusals) refuses keys as AWS S3 does:
+//     unknown, not yet propagated and revoked → InvalidAccessKeyId 403; suspended →
+//     AccessDenied 403; expired → ExpiredToken 400. Keys carry no session token, so
+//     any X-Amz-Security-Token (even an empty one) is InvalidToken 400.
+//   - S3 requires the SigV4 scope region to equal the endpoint's availability zone
+//     exactly (else AuthorizationHeaderMalformed 400); a CreateBucket
+//     LocationConstraint matches it in any case. One organisation owns every bucket,
+//     so re-creating one is BucketAlreadyOwnedByYou 409.
 
 // SAMLServiceProviderEntityID is the SAML service-provider entity id (the assertion
 // audience) CoreWeave presents to an organisation's IdP. [assume]: the console shows

@@ -125,8 +125,6 @@ func (o *wireObject) fail(name, reason string) {
 	}
 }
 
-func (o *wireObject) failed() bool { return *o.errp != nil }
-
 // get finds a field by its canonical name or any alias: an exact key first, then a
 // folded match (the lexically smallest key when several fold alike, so duplicates
 // decode the same way every time).
@@ -151,11 +149,6 @@ func (o *wireObject) get(names ...string) (json.RawMessage, string, bool) {
 	}
 	sort.Strings(keys)
 	return o.fields[keys[0]], names[0], true
-}
-
-func (o *wireObject) has(names ...string) bool {
-	_, _, ok := o.get(names...)
-	return ok
 }
 
 // str decodes a string field. Numbers and booleans are refused: no field of this

@@ -1,8 +1,8 @@
 package s3emu
 
 import (
-	"context"
 	"crypto/hmac"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go/logging"
+	"go.uber.org/zap"
 )
 
 // Payload hash values S3 accepts in x-amz-content-sha256. [fact: AWS S3 SigV4 docs]
@@ -70,6 +71,8 @@ func (s *Server) authenticate(r *http.Request) (caller, *s3Error) {
 	}
 	for _, t := range tokens {
 		if strings.TrimSpace(t) == "" {
+			s.cfg.Logger.Warn("s3 request carries an empty X-Amz-Security-Token; the client should omit the header when it has no session token",
+				zap.String("user_agent", r.UserAgent()))
 			return caller{}, &s3Error{Code: "InvalidToken", HeaderName: "X-Amz-Security-Token",
 				Message: "The provided token is malformed or otherwise invalid: X-Amz-Security-Token is present but empty; a client must omit it when the credentials have no session token"}
 		}
@@ -85,16 +88,17 @@ func (s *Server) authenticate(r *http.Request) (caller, *s3Error) {
 	if perr != nil {
 		return caller{}, perr
 	}
+	who := caller{AccessKeyID: sr.Credential.AccessKeyID} // for the request log
 	if sr.Credential.Region != s.cfg.Region {
 		code := "AuthorizationHeaderMalformed"
 		if sr.Presigned {
 			code = "AuthorizationQueryParametersError"
 		}
-		return caller{}, &s3Error{Code: code, Region: s.cfg.Region,
+		return who, &s3Error{Code: code, Region: s.cfg.Region,
 			Message: fmt.Sprintf("The authorization header is malformed; the region %s is wrong; expecting %s", quoteShort(sr.Credential.Region), quoteShort(s.cfg.Region))}
 	}
 	if perr := s.checkTime(sr); perr != nil {
-		return caller{}, perr
+		return who, perr
 	}
 
 	secret, state := s.cfg.Keys.ResolveKey(sr.Credential.AccessKeyID)
@@ -108,15 +112,15 @@ func (s *Server) authenticate(r *http.Request) (caller, *s3Error) {
 			e.AccessKeyID = sr.Credential.AccessKeyID
 		}
 		s.cfg.Logger.Debug("s3 key refused", keyIDField(sr.Credential.AccessKeyID), stateField(state))
-		return caller{}, e
+		return who, e
 	}
 	// Keys minted by CoreWeave carry no session token, so any token is foreign.
 	if len(tokens) > 0 {
-		return caller{}, newErrMsg("InvalidToken", "The provided token is malformed or otherwise invalid: this access key has no session token, so send no X-Amz-Security-Token")
+		return who, newErrMsg("InvalidToken", "The provided token is malformed or otherwise invalid: this access key has no session token, so send no X-Amz-Security-Token")
 	}
 
 	if perr := s.verifySignature(r, sr, secret); perr != nil {
-		return caller{}, perr
+		return who, perr
 	}
 	c := caller{AccessKeyID: sr.Credential.AccessKeyID, PayloadHash: sr.PayloadHash}
 	if p, ok := s.cfg.Keys.(PrincipalResolver); ok {
@@ -131,7 +135,7 @@ func parseHeaderAuth(r *http.Request, authz []string) (sigV4Request, *s3Error) {
 		return sigV4Request{}, newErrMsg("InvalidArgument", "send exactly one Authorization header")
 	}
 	a, err := parseAuthorization(authz[0])
-	if err == errNotSigV4 {
+	if errors.Is(err, errNotSigV4) {
 		return sigV4Request{}, newErrMsg("InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
 	}
 	if err != nil {
@@ -245,7 +249,7 @@ func (s *Server) checkTime(sr sigV4Request) *s3Error {
 // client signed, with the SDK's own signer and compares the results.
 func (s *Server) verifySignature(r *http.Request, sr sigV4Request, secret string) *s3Error {
 	creds := aws.Credentials{AccessKeyID: sr.Credential.AccessKeyID, SecretAccessKey: secret}
-	got, canon, err := s.resign(r, sr, creds, false)
+	got, _, err := s.resign(r, sr, creds, false)
 	if err != nil {
 		return err
 	}
@@ -254,7 +258,7 @@ func (s *Server) verifySignature(r *http.Request, sr sigV4Request, secret string
 	}
 	// Sign once more with the signer's logging on, to show the client what was
 	// signed (S3 does too). Neither part contains the secret or a signature.
-	_, canon, _ = s.resign(r, sr, creds, true)
+	_, canon, _ := s.resign(r, sr, creds, true)
 	e := &s3Error{Code: "SignatureDoesNotMatch", AccessKeyID: sr.Credential.AccessKeyID,
 		CanonicalReq: canon.canonical, StringToSign: canon.stringToSign}
 	s.cfg.Logger.Debug("s3 signature mismatch", keyIDField(sr.Credential.AccessKeyID))
@@ -280,7 +284,7 @@ func (s *Server) resign(r *http.Request, sr sigV4Request, creds aws.Credentials,
 			o.Logger = capture
 		}
 	}
-	ctx := context.Background()
+	ctx := r.Context()
 	var sig string
 	if sr.Presigned {
 		signed, _, err := s.signer.PresignHTTP(ctx, creds, req, sr.PayloadHash, sigV4Service, sr.Credential.Region, sr.Date, opts)

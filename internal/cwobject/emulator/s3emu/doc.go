@@ -49,5 +49,7 @@ package s3emu
 //   - Every bucket belongs to the one organisation: re-creating any existing bucket
 //     is BucketAlreadyOwnedByYou (409).
 //   - Objects default to Content-Type binary/octet-stream; ETag is the quoted MD5.
+//   - DeleteObjects does not insist on Content-MD5 or a checksum (S3 does; the SDKs
+//     send one anyway, and it is verified when present).
 //   - Any other sub-resource or parameter (?acl, ?uploads, ?versioning, copy
 //     source, multipart, …) is NotImplemented (501) rather than misrouted.

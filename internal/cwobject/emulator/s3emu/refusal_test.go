@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zapcore"
 )
 
 // TestRefusals checks every refusal's S3 code, status and XML, for requests signed
@@ -91,6 +93,9 @@ func TestRefusals(t *testing.T) {
 		})
 	}
 
+	if h.logs.FilterMessageSnippet("empty X-Amz-Security-Token").FilterLevelExact(zapcore.WarnLevel).Len() == 0 {
+		t.Error("an empty X-Amz-Security-Token was not flagged in the log")
+	}
 	t.Run("skew inside 15 minutes is fine", func(t *testing.T) {
 		for _, d := range []time.Duration{-14 * time.Minute, 14 * time.Minute} {
 			rep := h.do(t, h.rawRequest(t, http.MethodGet, "/", nil, testKeyID, testSecret, now.Add(d), nil, nil))

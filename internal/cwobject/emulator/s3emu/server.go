@@ -150,7 +150,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status, code = perr.status(), perr.Code
 		writeError(w, r, perr, req.requestID, hostID)
 	}
-	s.cfg.Logger.Debug("s3 request",
+	log := s.cfg.Logger.Debug
+	if perr != nil {
+		log = s.cfg.Logger.Info // refusals are what a developer needs to see
+	}
+	log("s3 request",
 		zap.String("op", op),
 		zap.String("method", r.Method),
 		zap.String("bucket", req.bucket),
@@ -166,10 +170,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // for the log, and the refusal if any (nothing has been written then).
 func (s *Server) serve(w http.ResponseWriter, req *request) (string, *s3Error) {
 	c, perr := s.authenticate(req.r)
+	req.caller = c
 	if perr != nil {
 		return "Authenticate", perr
 	}
-	req.caller = c
 	req.bucket, req.key = s.locate(req.r)
 	if perr := checkQuery(req.r); perr != nil {
 		return "Route", perr
