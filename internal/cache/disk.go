@@ -300,7 +300,7 @@ func (j *diskJob) blockedBy(f *diskFailure, now time.Time) bool {
 func (j *diskJob) fingerprint() string {
 	if j.fp == nil {
 		var v string
-		if fp, ok := j.f.(InputFingerprinter); ok {
+		if fp := fingerprinterOf(j.f); fp != nil {
 			if raw, err := fp.InputFingerprint(); err == nil {
 				v = hashFingerprint(raw)
 			}
@@ -458,8 +458,7 @@ func (s *DiskStore) removeTemps(path string) {
 }
 
 func isFingerprinter(f Fetcher) bool {
-	_, ok := f.(InputFingerprinter)
-	return ok
+	return fingerprinterOf(f) != nil
 }
 
 func truncate(s string, n int) string {

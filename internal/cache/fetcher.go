@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 
 	"github.com/cwcreds/cwcreds/internal/creds"
 )
@@ -26,4 +27,18 @@ func (f FetcherFunc) Fetch(ctx context.Context) (creds.Credentials, error) { ret
 // stores or logs it.
 type InputFingerprinter interface {
 	InputFingerprint() (string, error)
+}
+
+// fingerprinterOf returns f's InputFingerprinter, or nil when f has none or says
+// it cannot tell (errors.ErrUnsupported, e.g. a token command whose output cannot
+// be known without running it): such a fetcher is retried on a timer instead.
+func fingerprinterOf(f Fetcher) InputFingerprinter {
+	fp, ok := f.(InputFingerprinter)
+	if !ok {
+		return nil
+	}
+	if _, err := fp.InputFingerprint(); errors.Is(err, errors.ErrUnsupported) {
+		return nil
+	}
+	return fp
 }

@@ -218,7 +218,7 @@ func NewRefresher(cfg Config) (*Refresher, error) {
 func (r *Refresher) init(s *settings, f Fetcher) {
 	r.s = s
 	r.fetcher = f
-	r.fp, _ = f.(InputFingerprinter)
+	r.fp = fingerprinterOf(f)
 	r.limiter = rate.NewLimiter(s.maxRate, s.burst)
 	r.snap.Store(&snapshot{})
 }

@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
@@ -44,9 +45,9 @@ var (
 	// ErrExpired: a token has expired (or expires too soon to be exchanged).
 	ErrExpired = errors.New("expired")
 	// ErrNoFingerprint: the source cannot tell cheaply whether its input changed
-	// (a token command): after an unrecoverable failure the cache then waits for
-	// its time-based retry.
-	ErrNoFingerprint = errors.New("this identity source cannot tell whether its input changed")
+	// (a token command). It matches errors.ErrUnsupported, so a cache can treat the
+	// exchange as one without a fingerprint.
+	ErrNoFingerprint = fmt.Errorf("this identity source cannot tell whether its input changed: %w", errors.ErrUnsupported)
 )
 
 // identityErr is an unrecoverable problem with the identity input itself.

@@ -28,12 +28,16 @@ type testEnv struct {
 	client *cwobject.Client
 }
 
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t *testing.T, mods ...func(*emulator.Config)) *testEnv {
 	t.Helper()
 	// Whole seconds near real time, so expiries compare exactly and real IdPs
 	// (which use the real clock) agree.
 	clock := clockwork.NewFakeClockAt(time.Now().UTC().Truncate(time.Second))
-	emu, err := emulator.New(emulator.Config{Clock: clock, Logger: zap.NewNop()})
+	cfg := emulator.Config{Clock: clock, Logger: zap.NewNop()}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	emu, err := emulator.New(cfg)
 	if err != nil {
 		t.Fatalf("emulator: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/net/http/httpproxy"
@@ -98,16 +99,31 @@ func proxyFunc(getenv func(string) string) (func(*http.Request) (*url.URL, error
 		NoProxy:    noProxy,
 		CGI:        getenv("REQUEST_METHOD") != "",
 	}
-	pf := cfg.ProxyFunc()
-	for _, c := range []struct{ scheme, name string }{{"https", httpsName}, {"http", httpName}} {
-		if c.name == "" {
-			continue
-		}
-		if _, err := pf(&url.URL{Scheme: c.scheme, Host: "proxy-check.invalid"}); err != nil {
+	// httpproxy silently ignores a proxy it cannot parse, which would send
+	// traffic around a mandatory proxy: check them here.
+	for _, c := range []struct{ name, value string }{{httpsName, httpsProxy}, {httpName, httpProxy}} {
+		if c.name != "" && !validProxyURL(c.value) {
 			return nil, fmt.Errorf("%s is not a usable proxy URL: write it as http://host:port (or https:// or socks5://)", c.name)
 		}
 	}
+	pf := cfg.ProxyFunc()
 	return func(r *http.Request) (*url.URL, error) { return pf(r.URL) }, nil
+}
+
+// validProxyURL accepts a proxy URL, or a bare host:port taken as http as httpproxy does.
+func validProxyURL(v string) bool {
+	if !strings.Contains(v, "://") {
+		v = "http://" + v
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Hostname() == "" {
+		return false
+	}
+	switch u.Scheme {
+	case "http", "https", "socks5", "socks5h":
+		return true
+	}
+	return false
 }
 
 // loadCABundle returns the system roots plus every certificate in the PEM file.

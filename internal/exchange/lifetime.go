@@ -23,7 +23,7 @@ func checkLifetime(d time.Duration) (time.Duration, error) {
 		return DefaultLifetime, nil
 	}
 	if d < MinLifetime || d > MaxLifetime {
-		return 0, fmt.Errorf("key lifetime %s is out of range: use between %s and %s (12h)", d, MinLifetime, MaxLifetime)
+		return 0, fmt.Errorf("key lifetime %s is out of range: use between 1m and 12h", d)
 	}
 	return d.Truncate(time.Second), nil
 }

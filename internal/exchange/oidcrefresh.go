@@ -67,7 +67,7 @@ func (s *OIDCRefresh) Token(ctx context.Context) (string, error) {
 	}
 	ctx = oidc.ClientContext(ctx, s.httpClient())
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.httpClient())
-	if err := s.discover(ctx); err != nil {
+	if err := s.discover(ctx, rt); err != nil {
 		return "", err
 	}
 	// An oauth2.Token with only a refresh token is never valid, so TokenSource
@@ -134,14 +134,14 @@ func (s *OIDCRefresh) save(rt string) {
 }
 
 // discover fetches the issuer's metadata once; a failure is retried next time.
-func (s *OIDCRefresh) discover(ctx context.Context) error {
+func (s *OIDCRefresh) discover(ctx context.Context, rt string) error {
 	if s.verifier != nil {
 		return nil
 	}
 	p, err := oidc.NewProvider(ctx, s.Issuer)
 	if err != nil {
 		return transientErr("could not discover the OIDC issuer "+s.Issuer,
-			fmt.Errorf("%s; check the issuer URL and the network (proxy, CA bundle)", cleanText(err.Error(), nil, 300)))
+			fmt.Errorf("%s; check the issuer URL and the network (proxy, CA bundle)", cleanText(err.Error(), []string{rt, s.ClientSecret}, 300)))
 	}
 	scopes := slices.Clone(s.Scopes)
 	if !slices.Contains(scopes, oidc.ScopeOpenID) {
@@ -179,8 +179,12 @@ func (s *OIDCRefresh) refreshErr(err error, rt string) error {
 	switch re.ErrorCode {
 	case "invalid_grant":
 		return identityErr(op, fmt.Errorf("the identity provider refused the stored refresh token (%s): it expired or was revoked; run `cwcreds login` again", what))
-	case "invalid_client", "unauthorized_client", "invalid_scope", "unsupported_grant_type", "invalid_request":
-		return identityErr(op, fmt.Errorf("the identity provider refused the client (%s): check the client id, secret and scopes", what))
+	case "invalid_client", "unauthorized_client":
+		return identityErr(op, fmt.Errorf("the identity provider refused the client (%s): check the client id and secret", what))
+	case "invalid_scope":
+		return identityErr(op, fmt.Errorf("the identity provider refused the scopes (%s): check the configured scopes", what))
+	case "invalid_request", "unsupported_grant_type":
+		return identityErr(op, fmt.Errorf("the identity provider refused the refresh (%s); check the client settings, or run `cwcreds login` again", what))
 	}
 	if status == http.StatusTooManyRequests || status >= 500 || status == 0 {
 		return transientErr(op, fmt.Errorf("the identity provider failed (%s); retrying later", what))

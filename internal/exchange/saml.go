@@ -108,6 +108,16 @@ func (s *SAMLFile) read() ([]byte, error) {
 	return s.stdinData, s.stdinErr
 }
 
+// Reasons NormalizeSAMLResponse refuses an input. They are fixed texts: nothing
+// of the input ever appears in them.
+var (
+	errSAMLEmpty       = errors.New("it is empty: save the SAMLResponse value the identity provider posted")
+	errSAMLNotEncoded  = errors.New("it is neither XML nor base64: save the SAMLResponse value the identity provider posted")
+	errSAMLNotXML      = errors.New("it is not an XML document: save the whole SAMLResponse")
+	errSAMLNotResponse = errors.New("its root element is not a SAML <Response> (an assertion alone or a request cannot be exchanged)")
+	errSAMLNamespace   = errors.New("its root <Response> is not in the SAML 2.0 protocol namespace " + samlProtocolNS)
+)
+
 // NormalizeSAMLResponse accepts a SAML protocol <Response> as raw XML or as base64
 // (whitespace and line breaks allowed) and returns it as one line of standard
 // base64. It checks that the document's root element is a SAML 2.0 protocol
@@ -116,7 +126,7 @@ func NormalizeSAMLResponse(data []byte) (string, error) {
 	data = bytes.TrimPrefix(bytes.TrimSpace(data), []byte("\xef\xbb\xbf"))
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
-		return "", errors.New("it is empty: save the SAMLResponse value the identity provider posted")
+		return "", errSAMLEmpty
 	}
 	xmlDoc := data
 	if data[0] != '<' {
@@ -129,7 +139,7 @@ func NormalizeSAMLResponse(data []byte) (string, error) {
 		dec := make([]byte, base64.StdEncoding.DecodedLen(len(compact)))
 		n, err := base64.StdEncoding.Decode(dec, compact)
 		if err != nil {
-			return "", errors.New("it is neither XML nor base64: save the SAMLResponse value the identity provider posted")
+			return "", errSAMLNotEncoded
 		}
 		xmlDoc = bytes.TrimSpace(dec[:n])
 	}
@@ -146,12 +156,12 @@ func checkSAMLRoot(doc []byte) error {
 	for {
 		tok, err := d.RawToken()
 		if err != nil {
-			return errors.New("it is not an XML document: save the whole SAMLResponse")
+			return errSAMLNotXML
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			if t.Name.Local != "Response" {
-				return errors.New("its root element is not a SAML <Response> (an assertion alone or a request cannot be exchanged)")
+				return errSAMLNotResponse
 			}
 			for _, a := range t.Attr {
 				if (a.Name.Space == "xmlns" && a.Name.Local == t.Name.Space) || (a.Name.Space == "" && a.Name.Local == "xmlns" && t.Name.Space == "") {
@@ -160,7 +170,7 @@ func checkSAMLRoot(doc []byte) error {
 					}
 				}
 			}
-			return errors.New("its root <Response> is not in the SAML 2.0 protocol namespace " + samlProtocolNS)
+			return errSAMLNamespace
 		case xml.ProcInst, xml.Comment, xml.CharData, xml.Directive:
 			continue
 		}

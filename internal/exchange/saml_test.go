@@ -174,10 +174,13 @@ func FuzzNormalizeSAMLResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		out, err := NormalizeSAMLResponse(in)
 		if err != nil {
-			if len(in) >= 16 {
-				noSecrets(t, err, string(in))
+			// Only the fixed reasons: nothing of the input can be in the message.
+			for _, known := range []error{errSAMLEmpty, errSAMLNotEncoded, errSAMLNotXML, errSAMLNotResponse, errSAMLNamespace} {
+				if err == known {
+					return
+				}
 			}
-			return
+			t.Fatalf("unexpected error %v", err)
 		}
 		doc, derr := base64.StdEncoding.DecodeString(out)
 		if derr != nil || checkSAMLRoot(doc) != nil {

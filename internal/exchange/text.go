@@ -3,9 +3,17 @@ package exchange
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
+
+// credentialShapes are credentials hidden even when they are not among the known
+// secrets: CoreWeave API tokens, JWTs, bearer values. Compiled once, never modified.
+var credentialShapes = regexp.MustCompile(
+	`CW-SECRET-[A-Za-z0-9_\-.]+` +
+		`|eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]*)?` +
+		`|(?i:bearer)\s+[A-Za-z0-9_\-.~+/=]+`)
 
 const redacted = "[redacted]"
 
@@ -26,6 +34,7 @@ func cleanText(s string, secrets []string, limit int) string {
 		return r
 	}, s)
 	s = redact(s, secrets) // a secret broken over lines is now on one
+	s = credentialShapes.ReplaceAllString(s, redacted)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > limit {
 		cut := limit

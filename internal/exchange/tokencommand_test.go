@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
 )
 
 // sh runs a shell script as the token command (the command itself runs no shell;
@@ -68,7 +67,7 @@ func TestTokenCommandExecCredential(t *testing.T) {
 	}
 	for _, b := range bad {
 		cmd := sh(`cat <<'EOF'
-`+b.out+`
+` + b.out + `
 EOF`)
 		cmd.Format = FormatExecCredential
 		_, err := cmd.Token(ctx(t))
@@ -124,10 +123,10 @@ func TestTokenCommandHugeOutput(t *testing.T) {
 func TestTokenCommandTimeoutKillsTheGroup(t *testing.T) {
 	pidFile := tempPath(t, "pid")
 	cmd := sh(`sleep 300 & echo $! > "$PIDFILE"; echo "waiting for the browser" >&2; wait`, "PIDFILE="+pidFile)
-	cmd.Timeout = 300 * time.Millisecond
+	cmd.Timeout = time.Second // long enough for sh to start and write its pid under load
 	start := time.Now()
 	_, err := cmd.Token(ctx(t))
-	wantErr(t, err, false, "timed out", "within 300ms", "killed", "waiting for the browser")
+	wantErr(t, err, false, "timed out", "within 1s", "killed", "waiting for the browser")
 	if took := time.Since(start); took > 10*time.Second {
 		t.Fatalf("took %v", took)
 	}

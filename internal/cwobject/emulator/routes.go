@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -153,6 +154,13 @@ func (c *call) body() ([]byte, *apiError) {
 func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, op cwobject.Operation, h handlerFunc, f Fault) bool {
 	e.log.Debug("injecting fault", zap.String("op", op.Name))
 	if f.Latency > 0 {
+		// Buffer the body first: net/http cancels r.Context() on a client that
+		// went away only once the request body has been read to its end.
+		body, err := io.ReadAll(io.LimitReader(r.Body, cwobject.MaxRequestBytes+1))
+		if err != nil {
+			return false
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		select {
 		case <-e.clock.After(f.Latency):
 		case <-r.Context().Done():

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// DefaultColdWait is how long a request waits for a running exchange before it gets
+// 503: below the 1 s timeout of the JS SDK, the strictest one.
+const DefaultColdWait = 800 * time.Millisecond
+
+// Config configures a Server.
+type Config struct {
+	// Token is the value callers must send as the Authorization header (the content
+	// of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE). Required; see LoadOrCreateToken.
+	Token string
+	// ColdWait bounds how long a request waits for keys that are being fetched
+	// (default DefaultColdWait).
+	ColdWait time.Duration
+	// Metrics receives request counts; nil keeps them in a private registry nobody
+	// reads. Give the same Metrics to NewObserver.
+	Metrics *Metrics
+	// Logger gets refused and failed requests at debug level, 500s at error level;
+	// the success path never logs. Nil: no logs.
+	Logger *zap.Logger
+	// Clock checks that served keys have not expired (default: the real clock).
+	Clock clockwork.Clock
+}
+
+// Server holds what every listener of the credentials endpoint shares: the token,
+// the profiles and the metrics. Handler returns an http.Handler per listener.
+type Server struct {
+	token    atomic.Pointer[tokenChecker]
+	coldWait time.Duration
+	log      *zap.Logger
+	clock    clockwork.Clock
+	metrics  *Metrics
+
+	mu  sync.Mutex // serialises SetProfiles
+	set atomic.Pointer[profileSet]
+
+	// Header values shared by every response; never modified after New.
+	hdrJSON, hdrNoStore, hdrAllow []string
+	static                        staticResponses
+}
+
+// New checks cfg and returns a Server that serves no profile until SetProfiles.
+func New(cfg Config) (*Server, error) {
+	if err := checkToken(cfg.Token); err != nil {
+		return nil, fmt.Errorf("cannot serve credentials: %w", err)
+	}
+	if cfg.ColdWait < 0 {
+		return nil, errors.New("cold wait must not be negative")
+	}
+	s := &Server{
+		coldWait:   cfg.ColdWait,
+		log:        cfg.Logger,
+		clock:      cfg.Clock,
+		metrics:    cfg.Metrics,
+		hdrJSON:    []string{"application/json"},
+		hdrNoStore: []string{"no-store"},
+		hdrAllow:   []string{"GET, HEAD"},
+		static:     newStaticResponses(),
+	}
+	if s.coldWait == 0 {
+		s.coldWait = DefaultColdWait
+	}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	if s.clock == nil {
+		s.clock = clockwork.NewRealClock()
+	}
+	if s.metrics == nil {
+		m, err := NewMetrics(prometheus.NewRegistry(), s.clock)
+		if err != nil {
+			return nil, err
+		}
+		s.metrics = m
+	}
+	s.set.Store(&profileSet{byName: map[string]*profile{}})
+	tc := newTokenChecker(cfg.Token)
+	s.token.Store(&tc)
+	return s, nil
+}
+
+// SetToken replaces the auth token, e.g. when a reload finds a new token file.
+// Requests already checked are not affected; SDKs re-read the token file on every
+// fetch, so callers pick the new one up by themselves.
+func (s *Server) SetToken(token string) error {
+	if err := checkToken(token); err != nil {
+		return fmt.Errorf("cannot change the auth token: %w", err)
+	}
+	tc := newTokenChecker(token)
+	s.token.Store(&tc)
+	return nil
+}
+
+// ColdWait is the bound on a request's wait for keys being fetched.
+func (s *Server) ColdWait() time.Duration { return s.coldWait }
