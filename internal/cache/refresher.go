@@ -341,6 +341,10 @@ type Status struct {
 	Expiration  time.Time
 	Remaining   time.Duration // time left on the served keys at the time of the call
 	FetchedAt   time.Time     // local time the served keys were fetched
+	// Propagated: the served keys are at least PropagationDelay old, so S3 should
+	// accept them. The very first keys are served at once (there is nothing
+	// older), so readiness checks use this.
+	Propagated bool
 
 	LastRefresh time.Time     // last successful fetch
 	LastTook    time.Duration // how long it took
@@ -375,6 +379,7 @@ func (r *Refresher) Status() Status {
 	if h := r.snap.Load().served(now, r.s.policy.Floor); h != nil {
 		st.AccessKeyID, st.Principal, st.Expiration = h.c.AccessKeyID, h.c.Principal, h.c.Expiration
 		st.Remaining, st.FetchedAt = h.remaining(now), h.fetchedAt
+		st.Propagated = now.Sub(h.fetchedAt) >= r.s.policy.PropagationDelay
 	}
 	if r.lastErr != nil {
 		st.LastError = r.lastErr.Error()

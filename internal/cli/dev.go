@@ -4,19 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
-	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/devissuer"
 	"github.com/cwcreds/cwcreds/internal/fileutil"
 	"github.com/cwcreds/cwcreds/internal/logging"
 )
@@ -57,9 +53,9 @@ func newDevEmulatorCommand(env Env) *cobra.Command {
 		Use:   "emulator",
 		Short: "Run the CoreWeave API and S3 emulator and print the shell exports to use it",
 		Long: "Run an in-memory CoreWeave CWObject API and S3 endpoint on loopback. When ready, the\n" +
-			"shell export lines that point cwcreds and the AWS tools at it are printed on stdout:\n\n" +
-			"  eval \"$(cwcreds dev emulator)\"\n\n" +
-			"It serves until interrupted (SIGINT or SIGTERM) and then exits 0.",
+			"shell export lines that point cwcreds and the AWS tools at it are printed on stdout\n" +
+			"(and nothing else; logs go to stderr). It serves until SIGINT or SIGTERM, then exits 0.\n\n" +
+			evalHelp("cwcreds dev emulator", "CWCREDS_EMULATOR_PID"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDevEmulator(cmd.Context(), env, o)
@@ -118,22 +114,12 @@ func runDevEmulator(ctx context.Context, env Env, o *devEmulatorOptions) error {
 		return err
 	}
 
-	exports := []envVar{
-		{"CWCREDS_API_ENDPOINT", emu.APIURL()},
-		{"CWCREDS_ORG_ID", emu.OrgID()},
-		{"CW_API_TOKEN", emu.AdminToken()},
-		{"CWCREDS_DEV_OIDC_ISSUER", emu.DevIssuer().URL()},
-		{"CWCREDS_TOKEN_FILE", tokenFile},
-		{"CWCREDS_EMULATOR", emu.APIURL() + "/_emulator"},
-		{"AWS_ENDPOINT_URL_S3", emu.S3URL()},
-		{"AWS_REGION", emu.Region()},
-		// The AWS CLI v1 and botocore read only AWS_DEFAULT_REGION.
-		{"AWS_DEFAULT_REGION", emu.Region()},
-	}
+	exports := append(emulatorExports(emu, tokenFile), pidExport("CWCREDS_EMULATOR_PID", os.Getpid()))
 	if err := writeExports(env.Stdout, exports); err != nil {
 		return err
 	}
 	logger.Info("emulator ready", zap.String("api", emu.APIURL()), zap.String("s3", emu.S3URL()), zap.String("org", emu.OrgID()))
+	releaseStdout(env, logger, "cwcreds dev emulator")
 
 	// The token writer stops with ctx; its failure stops the emulator too.
 	writerErr := writer.run(ctx)
@@ -146,57 +132,4 @@ func runDevEmulator(ctx context.Context, env Env, o *devEmulatorOptions) error {
 	}
 	logger.Info("emulator stopped")
 	return nil
-}
-
-// tokenFileWriter keeps a dev-issuer token in a file and rewrites it before it
-// expires, as the kubelet does for a projected service-account token (at 80% of
-// its lifetime).
-type tokenFileWriter struct {
-	issuer   *devissuer.Issuer
-	path     string
-	subject  string
-	lifetime time.Duration
-	clock    clockwork.Clock
-}
-
-func (w *tokenFileWriter) write() error {
-	token, err := w.issuer.Mint(devissuer.MintOptions{
-		Subject:  w.subject,
-		Audience: []string{cwobject.RecommendedAudience},
-		Lifetime: w.lifetime,
-	})
-	if err != nil {
-		return fmt.Errorf("could not mint the dev token: %w", err)
-	}
-	return fileutil.WriteFileAtomic(w.path, []byte(token), 0o600)
-}
-
-func (w *tokenFileWriter) run(ctx context.Context) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-w.clock.After(w.lifetime * 4 / 5):
-			if err := w.write(); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-type envVar struct{ name, value string }
-
-// writeExports prints POSIX shell export lines, each value single-quoted.
-func writeExports(w io.Writer, vars []envVar) error {
-	var b strings.Builder
-	for _, v := range vars {
-		fmt.Fprintf(&b, "export %s=%s\n", v.name, shellQuote(v.value))
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// shellQuote quotes s for POSIX sh: inside single quotes only ' itself needs care.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -43,7 +43,10 @@ func Run(ctx context.Context, env Env) int {
 	root := newRootCommand(env)
 	root.SetArgs(env.Args)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(env.Stderr, "cwcreds: %s\n", oneLine(err.Error()))
+		// An empty message (exec passing on its command's exit code) prints nothing.
+		if msg := oneLine(err.Error()); msg != "" {
+			fmt.Fprintf(env.Stderr, "cwcreds: %s\n", msg)
+		}
 		var ee *exitError
 		if errors.As(err, &ee) {
 			return ee.code
@@ -76,7 +79,14 @@ func newRootCommand(env Env) *cobra.Command {
 		newCompletionCommand(env),
 		newDevCommand(env),
 		newConfigCommand(env),
+		newCredentialProcessCommand(env),
+		newExecCommand(env),
+		newEnvCommand(env),
+		newConfigureCommand(env),
+		newStatusCommand(env),
+		newLogoutCommand(env),
 	)
+	root.AddCommand(newServeCommand(env))
 	return root
 }
 

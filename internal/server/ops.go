@@ -176,6 +176,10 @@ func (s *Server) profileReadiness(ctx context.Context, p *profile, minTTL time.D
 			}
 			return pr
 		}
+		if !st.Propagated {
+			pr.Reason = "keys were just minted and may not be accepted by S3 yet"
+			return pr
+		}
 		remaining, expiration, lastErr = st.Remaining, st.Expiration, st.LastError
 		if st.ConsecutiveFailures == 0 {
 			lastErr = ""

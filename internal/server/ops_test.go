@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cwcreds/cwcreds/internal/cache"
 	"github.com/cwcreds/cwcreds/internal/creds"
 )
 
@@ -90,10 +91,18 @@ func TestReadyzTransitions(t *testing.T) {
 		t.Fatalf("warming up: %d %s", w.Code, w.Body)
 	}
 	f.waitFor(CredentialsPath+"/rejected", "rejected")
+
+	// Brand-new keys are served at once, but readiness waits until S3 should
+	// accept them (the cache's propagation delay).
+	rd = readiness(t, getOps(t, h, http.MethodGet, "/readyz"))
+	if rd.Profiles[0].Ready || !strings.Contains(rd.Profiles[0].Reason, "just minted") {
+		t.Errorf("propagating: %+v", rd.Profiles[0])
+	}
+	f.clock.Advance(cache.DefaultPropagationDelay)
 	w = getOps(t, h, http.MethodGet, "/readyz")
 	rd = readiness(t, w)
 	if w.Code != http.StatusServiceUnavailable || rd.Ready || !rd.Profiles[0].Ready || !rd.Profiles[0].Default ||
-		rd.Profiles[0].ExpiresInSeconds != 3600 || rd.Profiles[1].Ready ||
+		rd.Profiles[0].ExpiresInSeconds != 3595 || rd.Profiles[1].Ready ||
 		!strings.Contains(rd.Profiles[1].Reason, "token audience is wrong") || !strings.Contains(rd.Profiles[1].Reason, "rejected") {
 		t.Errorf("one rejected: %d %s", w.Code, w.Body)
 	}
@@ -109,7 +118,7 @@ func TestReadyzTransitions(t *testing.T) {
 	// Keys below the minimum time-to-live: not ready, and the report says why.
 	f.clock.Advance(55 * time.Minute)
 	w = getOps(t, h, http.MethodGet, "/readyz")
-	if rd = readiness(t, w); w.Code != http.StatusServiceUnavailable || !strings.Contains(rd.Profiles[0].Reason, "keys expire in 5m0s, less than the 10m0s minimum") {
+	if rd = readiness(t, w); w.Code != http.StatusServiceUnavailable || !strings.Contains(rd.Profiles[0].Reason, "keys expire in 4m55s, less than the 10m0s minimum") {
 		t.Errorf("near expiry: %d %s", w.Code, w.Body)
 	}
 }

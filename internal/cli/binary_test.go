@@ -1,0 +1,96 @@
+//go:build unix
+
+package cli
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestBuiltBinary runs the real cwcreds binary the way AWS tools do: many at
+// once, without a terminal, from credential_process lines and around commands.
+// It is built once for all of its subtests.
+func TestBuiltBinary(t *testing.T) {
+	bin := buildCwcreds(t)
+	t.Run("ParallelColdCredentialProcess", func(t *testing.T) { testParallelCold(t, bin) })
+	t.Run("NoTerminalLoginHint", func(t *testing.T) { testNoTerminal(t, bin) })
+	t.Run("RealClients", func(t *testing.T) { testRealClients(t, bin) })
+	t.Run("Exec", func(t *testing.T) { testExec(t, bin) })
+}
+
+// 100 processes starting on a cold cache make one exchange and print the same keys.
+func testParallelCold(t *testing.T, bin string) {
+	w := newWorld(t)
+	const n = 100
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { results[i] = w.runProc(ctx, nil, nil, bin, "credential-process") })
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("process %d: code %d, stderr %q", i, r.code, r.stderr)
+		}
+		if r.stdout != results[0].stdout {
+			t.Fatalf("process %d printed other keys than process 0", i)
+		}
+	}
+	w.processOutput(results[0].stdout)
+	if got := w.exchanges(); got != 1 {
+		t.Fatalf("%d exchanges for %d cold processes, want 1", got, n)
+	}
+}
+
+// With no controlling terminal (a new session, stdin from /dev/null) a profile
+// that needs an interactive login fails at once with one line naming the command.
+func testNoTerminal(t *testing.T, bin string) {
+	w := newWorld(t)
+	w.writeConfig("org_id: " + w.emu.OrgID() + "\napi_endpoint: " + w.emu.APIURL() + "\nprofiles:\n" +
+		"  laptop:\n    source: {type: oidc_refresh, issuer: " + w.emu.DevIssuer().URL() + ", client_id: cwcreds}\n" +
+		"  sso:\n    source: {type: saml_file, path: \"-\", config_id: 7d6c0e9a-1b2c-4d5e-8f90-123456789abc}\n" +
+		"  ci:\n    source: {type: token_file, path: " + w.dir + "/missing-token}\n")
+	run := func(profile string) (result, error) {
+		// A deadline of a few seconds: the point is "at once", not waiting for input.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, "credential-process", "--profile", profile)
+		cmd.Env = w.environ()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal: /dev/tty fails
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr // stdin: /dev/null
+		err := cmd.Run()
+		r := result{stdout: stdout.String(), stderr: stderr.String()}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = exitCodeOf(ee.ProcessState)
+		}
+		w.checkLeaks("stderr", r.stderr)
+		return r, ctx.Err()
+	}
+	for _, tc := range []struct{ profile, reason string }{
+		{"laptop", "no login is stored"},
+		{"laptop", "no login is stored"}, // again, from the remembered failure
+		{"sso", "no SAML response on standard input"},
+	} {
+		r, err := run(tc.profile)
+		want := "cwcreds: profile " + tc.profile + " needs an interactive login (" + tc.reason + "): run `cwcreds login --profile " + tc.profile + "`\n"
+		if err != nil || r.code == 0 || r.stdout != "" || r.stderr != want {
+			t.Fatalf("%s: deadline %v, code %d, stdout %q, stderr %q, want %q", tc.profile, err, r.code, r.stdout, r.stderr, want)
+		}
+	}
+	// Other failures are not dressed up as a login problem.
+	r, err := run("ci")
+	if err != nil || r.code == 0 || strings.Count(r.stderr, "\n") != 1 || strings.Contains(r.stderr, "cwcreds login") || !strings.Contains(r.stderr, "missing-token") {
+		t.Fatalf("ci: deadline %v, code %d, stderr %q", err, r.code, r.stderr)
+	}
+	if w.exchanges() != 0 {
+		t.Fatalf("%d exchanges", w.exchanges())
+	}
+}

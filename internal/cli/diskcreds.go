@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/cwcreds/cwcreds/internal/cache"
+	"github.com/cwcreds/cwcreds/internal/config"
+	"github.com/cwcreds/cwcreds/internal/creds"
+	"github.com/cwcreds/cwcreds/internal/exchange"
+	"github.com/cwcreds/cwcreds/internal/fileutil"
+)
+
+// diskCreds hands out one profile's keys through the disk cache shared by every
+// one-shot cwcreds process (credential-process, exec, env). The exchange — HTTP
+// client, identity source, keyring — is built only when the cache cannot answer,
+// so a warm cache costs a config parse and one file read.
+type diskCreds struct {
+	env     Env
+	profile *config.Profile
+	store   *cache.DiskStore
+	logger  *zap.Logger
+	stdin   *countingReader // what the identity source reads, for "no stdin" hints
+}
+
+func newDiskCreds(env Env, p *config.Profile, logger *zap.Logger) (*diskCreds, error) {
+	store, err := cache.NewDiskStore(cache.DiskConfig{Dir: p.CacheDir, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	return &diskCreds{env: env, profile: p, store: store, logger: logger, stdin: &countingReader{r: env.Stdin}}, nil
+}
+
+// policyOf is the profile's refresh rule.
+func policyOf(p *config.Profile) cache.Policy {
+	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: p.PropagationDelay}
+}
+
+// get returns valid keys: cached, or from one exchange shared with every other
+// process asking at the same time. An error that only an interactive login can
+// fix is a *loginRequiredError.
+func (d *diskCreds) get(ctx context.Context) (creds.Credentials, error) {
+	// A cache folder others can write to is fixed (ours) or refused (theirs) on
+	// every run, warm or cold: it is never silently used.
+	if err := fileutil.EnsurePrivateDir(d.store.Dir()); err != nil {
+		return creds.Credentials{}, fmt.Errorf("cache folder: %w", err)
+	}
+	f := &lazyFetcher{build: func() (exchange.Fetcher, error) { return d.newFetcher() }}
+	c, err := d.store.GetOrFetch(ctx, d.profile.Name, f, policyOf(d.profile))
+	if err != nil {
+		if le := loginRequired(d.env, d.profile, d.stdin, err); le != nil {
+			return creds.Credentials{}, le
+		}
+		return creds.Credentials{}, err
+	}
+	return c, nil
+}
+
+// newFetcher builds the profile's exchange with the process's environment.
+func (d *diskCreds) newFetcher() (exchange.Fetcher, error) {
+	deps, err := fetcherDeps(d.env, d.profile, d.logger, d.sourceStdin())
+	if err != nil {
+		return nil, err
+	}
+	return exchange.NewFetcher(d.profile, deps)
+}
+
+// sourceStdin is what a saml_file "-" source reads: standard input, unless it is
+// a terminal — nobody is going to paste a SAML response there for an AWS SDK.
+func (d *diskCreds) sourceStdin() io.Reader { return sourceStdin(d.env, d.stdin) }
+
+func sourceStdin(env Env, counted *countingReader) io.Reader {
+	if isTerminal(env.Stdin) {
+		return eofReader{}
+	}
+	return counted
+}
+
+// fetcherDeps are the process-level inputs of an exchange.
+func fetcherDeps(env Env, p *config.Profile, logger *zap.Logger, stdin io.Reader) (exchange.Deps, error) {
+	deps := exchange.Deps{Getenv: env.Getenv, Stdin: stdin, Logger: logger, UserAgent: "cwcreds/" + env.Version}
+	if p.Source.Type == config.SourceOIDCRefresh {
+		dir, err := exchange.DefaultLoginDir(env.Getenv)
+		if err != nil {
+			return exchange.Deps{}, err
+		}
+		deps.LoginDir = dir
+	}
+	return deps, nil
+}
+
+// lazyFetcher builds the real fetcher on first use: the disk cache calls it only
+// when it must exchange or check a remembered failure against the identity input.
+type lazyFetcher struct {
+	build func() (exchange.Fetcher, error)
+
+	once sync.Once
+	f    exchange.Fetcher
+	err  error
+}
+
+func (l *lazyFetcher) get() (exchange.Fetcher, error) {
+	l.once.Do(func() { l.f, l.err = l.build() })
+	return l.f, l.err
+}
+
+// Fetch runs the exchange.
+func (l *lazyFetcher) Fetch(ctx context.Context) (creds.Credentials, error) {
+	f, err := l.get()
+	if err != nil {
+		return creds.Credentials{}, err
+	}
+	return f.Fetch(ctx)
+}
+
+// InputFingerprint passes the real fetcher's on, errors.ErrUnsupported included,
+// so the cache's remembered-failure rule sees exactly what it would without the
+// wrapper. A fetcher that cannot be built has no fingerprint to compare.
+func (l *lazyFetcher) InputFingerprint() (string, error) {
+	f, err := l.get()
+	if err != nil {
+		return "", err
+	}
+	return f.InputFingerprint()
+}
+
+// countingReader remembers whether anything was read.
+type countingReader struct {
+	r  io.Reader
+	n  int64
+	mu sync.Mutex
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.r == nil {
+		return 0, io.EOF
+	}
+	n, err := c.r.Read(p)
+	c.mu.Lock()
+	c.n += int64(n)
+	c.mu.Unlock()
+	return n, err
+}
+
+func (c *countingReader) empty() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n == 0
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// errorsAsNoCreds unwraps the cache's error.
+func errorsAsNoCreds(err error) (*cache.NoCredentialsError, bool) {
+	var nc *cache.NoCredentialsError
+	ok := errors.As(err, &nc)
+	return nc, ok
+}

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"go.uber.org/zap"
+
+	"github.com/cwcreds/cwcreds/internal/cache"
+	"github.com/cwcreds/cwcreds/internal/config"
+	"github.com/cwcreds/cwcreds/internal/exchange"
+	"github.com/cwcreds/cwcreds/internal/server"
+)
+
+// privateEndpoint is the container-credentials endpoint `exec --server` runs for
+// its command alone: loopback, a port the kernel picks, a fresh random token.
+type privateEndpoint struct {
+	url       string
+	tokenFile string
+	stop      func()
+}
+
+// startPrivateEndpoint fetches the profile's first keys (so a failure shows
+// before the command starts) and serves them from an in-memory refresher that
+// renews them ahead of expiry until stop.
+func startPrivateEndpoint(ctx context.Context, env Env, p *config.Profile, logger *zap.Logger) (_ *privateEndpoint, err error) {
+	counted := &countingReader{r: env.Stdin}
+	deps, err := fetcherDeps(env, p, logger, sourceStdin(env, counted))
+	if err != nil {
+		return nil, err
+	}
+	fetcher, err := exchange.NewFetcher(p, deps)
+	if err != nil {
+		return nil, err
+	}
+	// No ColdWait: the first Get below waits for the first exchange; the server
+	// bounds each request's wait itself.
+	ref, err := cache.NewRefresher(cache.Config{Profile: p.Name, Fetcher: fetcher, Logger: logger, Policy: policyOf(p)})
+	if err != nil {
+		return nil, err
+	}
+
+	dir, err := os.MkdirTemp("", "cwcreds-exec-") // 0700
+	if err != nil {
+		return nil, fmt.Errorf("could not create a folder for the endpoint's token: %w", err)
+	}
+	// The serving goroutines outlive this call: they stop with stop, not with ctx
+	// (a Ctrl-C is the command's to handle; we serve until it exits).
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var stopped []chan struct{}
+	stop := func() {
+		cancel()
+		for _, ch := range stopped {
+			<-ch
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			logger.Warn("could not remove the endpoint's token folder", zap.String("path", dir), zap.Error(err))
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	goRun := func(f func()) {
+		ch := make(chan struct{})
+		stopped = append(stopped, ch)
+		go func() { defer close(ch); f() }()
+	}
+
+	goRun(func() { _ = ref.Run(runCtx) })
+	if _, err := ref.Get(ctx); err != nil {
+		if le := loginRequired(env, p, counted, err); le != nil {
+			return nil, le
+		}
+		return nil, err
+	}
+
+	tokenFile := filepath.Join(dir, "token")
+	token, _, err := server.LoadOrCreateToken(tokenFile) // random, 0600, no newline
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(server.Config{Token: token, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.SetProfiles(p.Name, map[string]server.Provider{p.Name: ref}); err != nil {
+		return nil, err
+	}
+	lc := server.ListenConfig{Addr: "127.0.0.1:0", Logger: logger}
+	ln, err := server.Listen(ctx, lc)
+	if err != nil {
+		return nil, err
+	}
+	goRun(func() {
+		if err := server.Serve(runCtx, ln, srv.Handler(ln.Addr()), lc); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Warn("the private credentials endpoint stopped", zap.Error(err))
+		}
+	})
+	url := server.EndpointURL(ln.Addr(), "")
+	logger.Debug("private credentials endpoint ready", zap.String("url", url), zap.String("profile", p.Name))
+	return &privateEndpoint{url: url, tokenFile: tokenFile, stop: stop}, nil
+}
