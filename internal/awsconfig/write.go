@@ -7,7 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
+
+	"github.com/cwcreds/cwcreds/internal/fileutil"
 )
 
 // BackupSuffix is appended to the config path to name the backup that
@@ -77,34 +78,10 @@ func resolveLink(path string) (string, error) {
 
 // writeAtomic writes data to path through a synced temporary file renamed over
 // it. like, when set, is the file whose owner the result should keep.
-func writeAtomic(path string, data []byte, perm fs.FileMode, like fs.FileInfo) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("could not write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(perm); err != nil && runtime.GOOS != "windows" {
-		return fmt.Errorf("could not set the mode of %s: %w", tmp.Name(), err)
-	}
+func writeAtomic(path string, data []byte, perm fs.FileMode, like fs.FileInfo) error {
+	var prepare func(*os.File)
 	if like != nil {
-		keepOwner(tmp, like)
+		prepare = func(tmp *os.File) { keepOwner(tmp, like) }
 	}
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("could not write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("could not sync %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("could not write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("could not replace %s: %w", path, err)
-	}
-	return nil
+	return fileutil.WriteFileAtomicPrepared(path, data, perm, prepare)
 }

@@ -40,7 +40,13 @@ func EnsurePrivateDir(dir string) error {
 // WriteFileAtomic writes data to path through a temporary file in the same
 // folder, synced and renamed over the target, so readers see the old or the new
 // contents and never a partial file — even if this process is killed midway.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return WriteFileAtomicPrepared(path, data, perm, nil)
+}
+
+// WriteFileAtomicPrepared is WriteFileAtomic with a hook that sees the temporary
+// file before it is written (e.g. to give it the owner of the file it replaces).
+func WriteFileAtomicPrepared(path string, data []byte, perm os.FileMode, prepare func(*os.File)) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -54,6 +60,9 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	}()
 	if err = tmp.Chmod(perm); err != nil && runtime.GOOS != "windows" {
 		return fmt.Errorf("could not set mode of %s: %w", tmp.Name(), err)
+	}
+	if prepare != nil {
+		prepare(tmp)
 	}
 	if _, err = tmp.Write(data); err != nil {
 		return fmt.Errorf("could not write %s: %w", path, err)
