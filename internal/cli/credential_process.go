@@ -50,11 +50,7 @@ func runCredentialProcess(ctx context.Context, env Env, o *credentialProcessOpti
 	if err != nil {
 		return err
 	}
-	dc, err := newDiskCreds(env, p, logger)
-	if err != nil {
-		return err
-	}
-	c, err := dc.get(ctx)
+	c, err := cachedCredentials(ctx, env, p, logger)
 	if err != nil {
 		var le *loginRequiredError
 		if errors.As(err, &le) {

@@ -36,6 +36,16 @@ func newDiskCreds(env Env, p *config.Profile, logger *zap.Logger) (*diskCreds, e
 	return &diskCreds{env: env, profile: p, store: store, logger: logger, stdin: &countingReader{r: env.Stdin}}, nil
 }
 
+// cachedCredentials returns p's keys through the disk cache: the one way the
+// one-shot commands (credential-process, exec, env) get keys.
+func cachedCredentials(ctx context.Context, env Env, p *config.Profile, logger *zap.Logger) (creds.Credentials, error) {
+	dc, err := newDiskCreds(env, p, logger)
+	if err != nil {
+		return creds.Credentials{}, err
+	}
+	return dc.get(ctx)
+}
+
 // policyOf is the profile's refresh rule.
 func policyOf(p *config.Profile) cache.Policy {
 	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: p.PropagationDelay}

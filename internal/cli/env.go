@@ -56,15 +56,11 @@ func runEnv(ctx context.Context, env Env, o *envOptions) error {
 	if err != nil {
 		return err
 	}
-	dc, err := newDiskCreds(env, p, logger)
+	vars, err := staticEnv(ctx, env, p, logger)
 	if err != nil {
 		return err
 	}
-	c, err := dc.get(ctx)
-	if err != nil {
-		return err
-	}
-	return creds.FormatEnv(env.Stdout, o.format, creds.EnvVars(c, profileEnv(p)...))
+	return creds.FormatEnv(env.Stdout, o.format, vars)
 }
 
 // checkEnvFormat refuses an unknown format before any exchange is made for it.

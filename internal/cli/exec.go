@@ -107,12 +107,9 @@ func runExec(ctx context.Context, env Env, o *execOptions, args []string) error 
 // has said what it had to say.
 var errSilent = errors.New("")
 
+// staticEnv is the environment that hands p's cached keys to a child.
 func staticEnv(ctx context.Context, env Env, p *config.Profile, logger *zap.Logger) ([]creds.EnvVar, error) {
-	dc, err := newDiskCreds(env, p, logger)
-	if err != nil {
-		return nil, err
-	}
-	c, err := dc.get(ctx)
+	c, err := cachedCredentials(ctx, env, p, logger)
 	if err != nil {
 		return nil, err
 	}
