@@ -46,7 +46,7 @@ type Profile struct {
 	Source   Source
 	Exchange Exchange
 
-	// Lifetime is the key lifetime asked for, or cwobject.ContainerCredsLifetime
+	// Lifetime is the key lifetime asked for, or FixedExchangeLifetime
 	// for the GET exchanges.
 	Lifetime time.Duration
 	// RefreshMargin: refresh once less than this remains.

@@ -3,8 +3,6 @@ package config
 import (
 	"reflect"
 	"testing"
-
-	"github.com/cwcreds/cwcreds/internal/cwobject"
 )
 
 // emulatorExports are the variables `cwcreds dev emulator` prints.
@@ -56,7 +54,7 @@ func TestEnvOnlyAPIToken(t *testing.T) {
 	delete(env, EnvOrgID) // not needed by the api_token exchange
 	p := profile(t, load(t, "", env, Overrides{}), "")
 	if p.Source.Type != SourceAPIToken || *p.Source.APIToken != (APITokenSource{Env: EnvAPIToken}) ||
-		p.Exchange != ExchangeAPIToken || p.Exchange.Operation() != cwobject.OpCreateAccessKeyFromJWT || p.Lifetime != DefaultLifetime {
+		p.Exchange != ExchangeAPIToken || p.Lifetime != DefaultLifetime {
 		t.Errorf("%+v", plain(p))
 	}
 }

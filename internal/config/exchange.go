@@ -3,8 +3,6 @@ package config
 import (
 	"strings"
 	"time"
-
-	"github.com/cwcreds/cwcreds/internal/cwobject"
 )
 
 // SourceType names an identity source.
@@ -48,24 +46,8 @@ const (
 
 var exchanges = []Exchange{ExchangeOIDC, ExchangeContainerCreds, ExchangeSAML, ExchangeAPIToken, ExchangeAPITokenGet}
 
-// Operation is the CWObject operation the exchange calls.
-func (e Exchange) Operation() cwobject.Operation {
-	switch e {
-	case ExchangeContainerCreds:
-		return cwobject.OpCreateAccessKeyFromContainerCreds
-	case ExchangeSAML:
-		return cwobject.OpCreateAccessKeyFromSAML
-	case ExchangeAPIToken:
-		return cwobject.OpCreateAccessKeyFromJWT
-	case ExchangeAPITokenGet:
-		return cwobject.OpCreateAccessKeyFromApiToken
-	default:
-		return cwobject.OpCreateAccessKeyFromOIDC
-	}
-}
-
 // FixedLifetime reports whether the server decides the key lifetime (the GET
-// exchanges, always cwobject.ContainerCredsLifetime) so `lifetime` cannot be set.
+// exchanges, always FixedExchangeLifetime) so `lifetime` cannot be set.
 func (e Exchange) FixedLifetime() bool {
 	return e == ExchangeContainerCreds || e == ExchangeAPITokenGet
 }
@@ -104,7 +86,10 @@ func compatibleExchanges(s SourceType) []Exchange {
 // Lifetime bounds and defaults.
 const (
 	// MaxLifetime is the longest lifetime the POST exchanges accept (12 h).
-	MaxLifetime = time.Duration(cwobject.MaxDurationSeconds) * time.Second
+	MaxLifetime = 12 * time.Hour
+	// FixedExchangeLifetime is the lifetime of keys from the two GET exchanges, which
+	// the server fixes.
+	FixedExchangeLifetime = 15 * time.Minute
 	// MinLifetime is the shortest lifetime a config may ask for: AWS SDKs refresh
 	// keys once 5–15 minutes remain, so shorter keys would be refetched on every
 	// call. LoadOptions.MinLifetime lowers it (tests, dev mode).

@@ -8,14 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/cwcreds/cwcreds/internal/cwobject"
 )
 
 // DefaultS3Endpoint is CoreWeave AI Object Storage's public S3 endpoint
 // (cwobject-api.md, "The S3 side"). Inside CoreWeave clusters http://cwlota.com
 // is faster; set s3_endpoint for that.
 const DefaultS3Endpoint = "https://cwobject.com"
+
+// DefaultAPIEndpoint is the public CoreWeave API.
+const DefaultAPIEndpoint = "https://api.coreweave.com"
 
 // DefaultProfileName is the profile used when nothing names one.
 const DefaultProfileName = "default"
@@ -308,7 +309,7 @@ func (l *loader) globalDefault(key string) setting {
 	d := setting{o: defaultOrigin("")}
 	switch key {
 	case "api_endpoint":
-		d.v = cwobject.DefaultBaseURL
+		d.v = DefaultAPIEndpoint
 	case "s3_endpoint":
 		d.v = DefaultS3Endpoint
 	case "default_profile":

@@ -96,8 +96,8 @@ func TestFullFile(t *testing.T) {
 	if p := profile(t, c, ""); p.Name != "ci" {
 		t.Errorf(`Profile("") = %s, want the default_profile ci`, p.Name)
 	}
-	if got := profile(t, c, "kube").Exchange.Operation(); got != cwobject.OpCreateAccessKeyFromContainerCreds {
-		t.Errorf("kube operation = %s", got.Name)
+	if got := profile(t, c, "kube").Exchange; got != ExchangeContainerCreds {
+		t.Errorf("kube exchange = %s", got)
 	}
 	if o := profile(t, c, "ci").Origin("lifetime"); o.Kind != OriginFile || o.Line != 14 || o.File != "testdata/full.yaml" {
 		t.Errorf("ci lifetime origin = %+v", o)

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/cwcreds/cwcreds/internal/cwobject"
 )
 
 // profileKeys are the settings allowed in a profile.
@@ -151,10 +149,10 @@ func applyTiming(p *Profile, field string, t timing, minLifetime time.Duration) 
 	switch {
 	case p.Exchange.FixedLifetime():
 		if lt.set {
-			return errAt(lt.o, f("lifetime"), fmt.Sprintf("%s cannot be set with the %s exchange, whose keys always last %s", f("lifetime"), p.Exchange, fmtDur(cwobject.ContainerCredsLifetime)),
+			return errAt(lt.o, f("lifetime"), fmt.Sprintf("%s cannot be set with the %s exchange, whose keys always last %s", f("lifetime"), p.Exchange, fmtDur(FixedExchangeLifetime)),
 				fmt.Sprintf("remove lifetime, or use exchange %s", postExchangeFor(p.Exchange)))
 		}
-		lt = durSetting{v: cwobject.ContainerCredsLifetime, o: defaultOrigin("fixed by the " + string(p.Exchange) + " exchange")}
+		lt = durSetting{v: FixedExchangeLifetime, o: defaultOrigin("fixed by the " + string(p.Exchange) + " exchange")}
 	case !lt.set:
 		lt = durSetting{v: DefaultLifetime, o: defaultOrigin("")}
 	case lt.v > MaxLifetime:

@@ -1,0 +1,23 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cwcreds/cwcreds/internal/cwobject"
+)
+
+// config keeps its own copies of the few contract facts it validates against, so
+// that loading a profile (which every credential-process run does) does not link
+// the HTTP client. They must agree with the contract.
+func TestDefaultsAgreeWithTheContract(t *testing.T) {
+	if DefaultAPIEndpoint != cwobject.DefaultBaseURL {
+		t.Errorf("DefaultAPIEndpoint = %q, the contract says %q", DefaultAPIEndpoint, cwobject.DefaultBaseURL)
+	}
+	if want := time.Duration(cwobject.MaxDurationSeconds) * time.Second; MaxLifetime != want {
+		t.Errorf("MaxLifetime = %s, the contract says %s", MaxLifetime, want)
+	}
+	if FixedExchangeLifetime != cwobject.ContainerCredsLifetime {
+		t.Errorf("FixedExchangeLifetime = %s, the contract says %s", FixedExchangeLifetime, cwobject.ContainerCredsLifetime)
+	}
+}
