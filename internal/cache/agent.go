@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cwcreds/cwcreds/internal/logging/logfield"
 	lru "github.com/hashicorp/golang-lru/v2"
-	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
 	"github.com/cwcreds/cwcreds/internal/creds"
@@ -164,7 +164,7 @@ func (a *AgentCache) Run(ctx context.Context) error {
 			return nil
 		case <-t.Chan():
 			if n := a.Sweep(); n > 0 {
-				a.s.log.Debug("dropped idle identities from the agent cache", zap.Int("dropped", n))
+				a.s.log.Debug("dropped idle identities from the agent cache", logfield.Int("dropped", n))
 			}
 		}
 	}

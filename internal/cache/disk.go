@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cwcreds/cwcreds/internal/logging/logfield"
 	"github.com/gofrs/flock"
 	"github.com/jonboulle/clockwork"
-	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/cwcreds/cwcreds/internal/creds"
@@ -50,7 +50,7 @@ func DefaultDir(getenv func(string) string) (string, error) {
 type DiskConfig struct {
 	Dir      string // required, e.g. from DefaultDir
 	Clock    clockwork.Clock
-	Logger   *zap.Logger
+	Logger   logfield.Logger
 	Events   Events
 	Classify func(error) Class
 	Backoff  Backoff
@@ -69,7 +69,7 @@ type DiskConfig struct {
 type DiskStore struct {
 	dir                string
 	clock              clockwork.Clock
-	log                *zap.Logger
+	log                logfield.Logger
 	events             Events
 	classify           func(error) Class
 	backoff            Backoff
@@ -107,9 +107,7 @@ func NewDiskStore(cfg DiskConfig) (*DiskStore, error) {
 	if s.clock == nil {
 		s.clock = clockwork.NewRealClock()
 	}
-	if s.log == nil {
-		s.log = zap.NewNop()
-	}
+	s.log = logfield.OrNop(s.log)
 	if s.events == nil {
 		s.events = NopEvents{}
 	}
@@ -224,7 +222,7 @@ func (s *DiskStore) getOrFetch(ctx context.Context, profile, path string, f Fetc
 	}
 	defer func() {
 		if err := lock.Unlock(); err != nil {
-			s.log.Warn("could not release the cache lock", zap.String("profile", profile), zap.Error(err))
+			s.log.Warn("could not release the cache lock", logfield.String("profile", profile), logfield.Error(err))
 		}
 	}()
 
@@ -334,8 +332,8 @@ func (j *diskJob) fetch(ctx context.Context, old *diskEntry) (creds.Credentials,
 			next.Previous = toDiskKeys(*h)
 		}
 		j.write(next)
-		s.log.Info("refreshed credentials", zap.String("profile", j.profile),
-			zap.Object("credentials", got), zap.Duration("took", took))
+		s.log.Info("refreshed credentials", logfield.String("profile", j.profile),
+			logfield.Object("credentials", got), logfield.Duration("took", took))
 		s.events.Refreshed(j.profile, got, took)
 		pr := next.pair(j.p)
 		c, _ := pr.pick(now, j.p.Floor)
@@ -365,8 +363,8 @@ func (j *diskJob) fetch(ctx context.Context, old *diskEntry) (creds.Credentials,
 		next.Current, next.Previous = old.Current, old.Previous
 	}
 	j.write(next)
-	s.log.Warn("exchange failed", zap.String("profile", j.profile), zap.Stringer("class", class),
-		zap.Error(err), zap.Time("retry_at", rec.RetryAt))
+	s.log.Warn("exchange failed", logfield.String("profile", j.profile), logfield.Stringer("class", class),
+		logfield.Error(err), logfield.Time("retry_at", rec.RetryAt))
 	s.events.Failed(j.profile, class, err, rec.RetryAt)
 	if c, ok := oldPair.pick(now, j.p.Floor); ok {
 		s.events.Served(j.profile, true)
@@ -386,7 +384,7 @@ func (j *diskJob) write(e *diskEntry) {
 	}
 	if err != nil {
 		j.s.log.Warn("could not write the credentials cache; the next process will exchange again",
-			zap.String("profile", j.profile), zap.Error(err))
+			logfield.String("profile", j.profile), logfield.Error(err))
 	}
 }
 
@@ -396,7 +394,7 @@ func (s *DiskStore) read(path, profile string) *diskEntry {
 	e, err := s.readFile(path, profile)
 	if err != nil {
 		s.log.Warn("ignoring the cached credentials file; it will be replaced",
-			zap.String("profile", profile), zap.String("path", path), zap.String("reason", err.Error()))
+			logfield.String("profile", profile), logfield.String("path", path), logfield.String("reason", err.Error()))
 		return nil
 	}
 	return e
@@ -452,7 +450,7 @@ func (s *DiskStore) removeTemps(path string) {
 		}
 		t := filepath.Join(filepath.Dir(path), de.Name())
 		if err := os.Remove(t); err == nil {
-			s.log.Info("removed a temporary file left by an interrupted cwcreds", zap.String("path", t))
+			s.log.Info("removed a temporary file left by an interrupted cwcreds", logfield.String("path", t))
 		}
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cwcreds/cwcreds/internal/logging/logfield"
 	"github.com/jonboulle/clockwork"
-	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
 	"github.com/cwcreds/cwcreds/internal/creds"
@@ -30,7 +30,7 @@ type Config struct {
 	Profile  string  // names the identity in logs, events and errors
 	Fetcher  Fetcher // required; may also implement InputFingerprinter
 	Clock    clockwork.Clock
-	Logger   *zap.Logger
+	Logger   logfield.Logger
 	Events   Events
 	Classify func(error) Class // default DefaultClassify
 
@@ -67,7 +67,7 @@ type Config struct {
 type settings struct {
 	profile            string
 	clock              clockwork.Clock
-	log                *zap.Logger
+	log                logfield.Logger
 	events             Events
 	classify           func(error) Class
 	policy             Policy
@@ -106,9 +106,7 @@ func newSettings(cfg Config) (*settings, error) {
 	if s.clock == nil {
 		s.clock = clockwork.NewRealClock()
 	}
-	if s.log == nil {
-		s.log = zap.NewNop()
-	}
+	s.log = logfield.OrNop(s.log)
 	if s.events == nil {
 		s.events = NopEvents{}
 	}

@@ -6,7 +6,8 @@ import (
 	"encoding/hex"
 	"time"
 
-	"go.uber.org/zap"
+	"github.com/cwcreds/cwcreds/internal/logging/logfield"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/cwcreds/cwcreds/internal/creds"
 )
@@ -31,7 +32,7 @@ func (r *Refresher) attemptLocked(ctx context.Context, now time.Time) (*call, *N
 	if d := r.reserveLocked(now); d > 0 {
 		r.rateUntil = now.Add(d)
 		r.logger().Warn("upstream rate limit reached; delaying the next exchange",
-			zap.Time("next_attempt", r.rateUntil))
+			logfield.Time("next_attempt", r.rateUntil))
 		return nil, r.noCredsLocked(now)
 	}
 	parent := r.runCtx
@@ -57,7 +58,7 @@ func (r *Refresher) mayRetryStoppedLocked(now time.Time) bool {
 	r.nextFPCheck = now.Add(r.s.fpInterval)
 	fp, err := r.fp.InputFingerprint()
 	if err != nil {
-		r.logger().Debug("could not read the identity input", zap.Error(err))
+		r.logger().Debug("could not read the identity input", logfield.Error(err))
 		return false
 	}
 	if hashFingerprint(fp) == r.stopFP {
@@ -138,15 +139,15 @@ func (r *Refresher) fetch(parent context.Context, c *call) {
 	}()
 	if err == nil {
 		r.logger().Info("refreshed credentials",
-			zap.Object("credentials", got), zap.Duration("took", took))
+			logfield.Object("credentials", got), logfield.Duration("took", took))
 		r.s.events.Refreshed(r.s.profile, got, took)
 		return
 	}
-	fields := []zap.Field{zap.Stringer("class", class), zap.Error(err)}
+	fields := []zapcore.Field{logfield.Stringer("class", class), logfield.Error(err)}
 	if class == Unrecoverable {
-		r.logger().Error("exchange rejected; not retrying until the identity input changes", append(fields, zap.Time("retry_at", next))...)
+		r.logger().Error("exchange rejected; not retrying until the identity input changes", append(fields, logfield.Time("retry_at", next))...)
 	} else {
-		r.logger().Warn("exchange failed; will retry", append(fields, zap.Time("retry_at", next))...)
+		r.logger().Warn("exchange failed; will retry", append(fields, logfield.Time("retry_at", next))...)
 	}
 	r.s.events.Failed(r.s.profile, class, err, next)
 }
@@ -236,10 +237,9 @@ func hashFingerprint(fp string) string {
 }
 
 // logger names the identity; only used off the hot path.
-func (r *Refresher) logger() *zap.Logger {
-	l := r.s.log.With(zap.String("profile", r.s.profile))
+func (r *Refresher) logger() logfield.Logger {
 	if r.logID != "" {
-		l = l.With(zap.String("identity", r.logID))
+		return logfield.With(r.s.log, logfield.String("profile", r.s.profile), logfield.String("identity", r.logID))
 	}
-	return l
+	return logfield.With(r.s.log, logfield.String("profile", r.s.profile))
 }
