@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,9 +35,6 @@ func (d *doc) origin(n *yaml.Node) Origin {
 func (d *doc) fail(n *yaml.Node, field, problem, fix string) *Error {
 	return errAt(d.origin(n), field, problem, fix)
 }
-
-// yamlLine matches the position prefix of go.yaml.in/yaml/v3 syntax errors.
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // parse reads data as exactly one YAML document and returns its root node, or
 // nil for an empty document.
@@ -73,14 +69,28 @@ func (d *doc) parse(data []byte) (*yaml.Node, error) {
 func (d *doc) syntaxError(err error) *Error {
 	msg := err.Error()
 	e := &Error{File: d.file, Fix: "fix the YAML syntax (indent with spaces, quote values holding ': ' or ' #')"}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
+	if line, rest, ok := yamlErrorLine(msg); ok {
+		e.Line, msg = line, rest
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	e.Problem = "invalid YAML: " + oneLine(msg)
 	return e
+}
+
+// yamlErrorLine splits a go.yaml.in/yaml/v3 syntax error "yaml: line N: problem"
+// into N and the problem.
+func yamlErrorLine(msg string) (int, string, bool) {
+	rest, ok := strings.CutPrefix(msg, "yaml: line ")
+	if !ok {
+		return 0, "", false
+	}
+	num, problem, ok := strings.Cut(rest, ": ")
+	if !ok || num == "" || strings.Trim(num, "0123456789") != "" || strings.Contains(problem, "\n") {
+		return 0, "", false
+	}
+	line, _ := strconv.Atoi(num) // out of range: the largest int, as good as any
+	return line, problem, true
 }
 
 // resolve follows an alias to the node it names.

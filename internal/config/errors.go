@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -82,9 +81,38 @@ func looksSecret(s string) bool {
 	if strings.Contains(strings.ToUpper(s), "CW-SECRET-") {
 		return true
 	}
-	return jwtShape.MatchString(s)
+	return containsJWT(s)
 }
 
-// jwtShape finds a JWT anywhere in a string: base64url segments joined by dots,
-// the header starting with `{"`, which encodes as "eyJ".
-var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.`)
+// containsJWT finds a JWT anywhere in s: base64url segments joined by dots, the
+// header starting with `{"`, which encodes as "eyJ". As the regexp
+// eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.
+func containsJWT(s string) bool {
+	for i := 0; ; i++ {
+		j := strings.Index(s[i:], "eyJ")
+		if j < 0 {
+			return false
+		}
+		i += j
+		rest, ok := base64urlRun(s[i+len("eyJ"):])
+		if ok {
+			_, ok = base64urlRun(rest)
+		}
+		if ok {
+			return true
+		}
+	}
+}
+
+// base64urlRun reads at least two base64url bytes and then a dot, and returns
+// what follows the dot.
+func base64urlRun(s string) (string, bool) {
+	n := 0
+	for n < len(s) && (isAlnum(s[n]) || s[n] == '_' || s[n] == '-') {
+		n++
+	}
+	if n < 2 || n == len(s) || s[n] != '.' {
+		return "", false
+	}
+	return s[n+1:], true
+}

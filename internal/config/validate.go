@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -56,55 +55,90 @@ func isLoopback(host string) bool {
 	return err == nil && ip.Zone() == "" && ip.Unmap().IsLoopback()
 }
 
-// idPattern is what org ids and SAML config ids may contain: they are opaque, but
-// end up in URL paths and request bodies, so no spaces, slashes or quotes.
-// The length limits of these patterns are checked apart from them: a bounded
-// repetition such as {0,127} compiles into 127 copies of its class, which made
-// compiling them at start-up the largest cost of every cwcreds invocation
-// (credential-process runs once per AWS CLI call).
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
+// The shapes of names and ids are checked byte by byte rather than with regular
+// expressions: compiling those at start-up was a visible part of every
+// credential_process run. validate_test.go holds the equivalent regexps and
+// checks the two agree.
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// shaped reports whether s is non-empty, its first byte accepted by first and
+// every other byte by rest.
+func shaped(s string, first, rest func(byte) bool) bool {
+	if s == "" || !first(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !rest(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isID is what org ids and SAML config ids may be: they are opaque, but end up
+// in URL paths and request bodies, so no spaces, slashes or quotes.
+// ^[A-Za-z0-9][A-Za-z0-9._:-]*$
+func isID(s string) bool {
+	return shaped(s, isAlnum, func(c byte) bool { return isAlnum(c) || c == '.' || c == '_' || c == ':' || c == '-' })
+}
+
+// isRegion: ^[A-Za-z0-9][A-Za-z0-9-]*$
+func isRegion(s string) bool {
+	return shaped(s, isAlnum, func(c byte) bool { return isAlnum(c) || c == '-' })
+}
+
+// isProfileName keeps profile names safe as file names and URL path segments
+// (/v1/credentials/<profile>): ^[A-Za-z0-9][A-Za-z0-9_.-]*$
+func isProfileName(s string) bool {
+	return shaped(s, isAlnum, func(c byte) bool { return isAlnum(c) || c == '_' || c == '.' || c == '-' })
+}
+
+// isEnvName: ^[A-Za-z_][A-Za-z0-9_]*$
+func isEnvName(s string) bool {
+	return shaped(s, func(c byte) bool { return isAlnum(c) && !('0' <= c && c <= '9') || c == '_' },
+		func(c byte) bool { return isAlnum(c) || c == '_' })
+}
+
+// isScope is an RFC 6749 scope-token: ^[\x21\x23-\x5B\x5D-\x7E]+$
+func isScope(s string) bool {
+	scopeChar := func(c byte) bool { return c == 0x21 || 0x23 <= c && c <= 0x5B || 0x5D <= c && c <= 0x7E }
+	return shaped(s, scopeChar, scopeChar)
+}
 
 func checkID(field, v string) (string, string, string) {
-	if len(v) > 128 || !idPattern.MatchString(v) {
+	if len(v) > 128 || !isID(v) {
 		return "", fmt.Sprintf("%s %s is not a valid id", field, show(v)), "use the id shown in the CoreWeave console (letters, digits, '.', '_', ':', '-')"
 	}
 	return v, "", ""
 }
 
-var regionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
-
 func checkRegion(field, v string) (string, string, string) {
-	if len(v) > 64 || !regionPattern.MatchString(v) {
+	if len(v) > 64 || !isRegion(v) {
 		return "", fmt.Sprintf("%s %s is not a region name", field, show(v)), "use an availability zone such as US-EAST-04A"
 	}
 	return v, "", ""
 }
 
-// profileNamePattern keeps profile names safe as file names and URL path
-// segments (/v1/credentials/<profile>).
-var profileNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-
 func checkProfileName(field, v string) (string, string, string) {
-	if len(v) > 64 || !profileNamePattern.MatchString(v) || strings.Contains(v, "..") || looksSecret(v) {
+	if len(v) > 64 || !isProfileName(v) || strings.Contains(v, "..") || looksSecret(v) {
 		return "", fmt.Sprintf("%s %s is not a valid profile name", field, show(v)), "use up to 64 letters, digits, '_', '-' or '.', starting with a letter or digit"
 	}
 	return v, "", ""
 }
 
-var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 func checkEnvName(field, v string) (string, string, string) {
-	if len(v) > 128 || !envNamePattern.MatchString(v) {
+	if len(v) > 128 || !isEnvName(v) {
 		// Never echo: the usual mistake is pasting the token itself here.
 		return "", field + " is not an environment variable name", "give the variable's name, such as CW_API_TOKEN, not its value"
 	}
 	return v, "", ""
 }
 
-var scopePattern = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`) // RFC 6749 scope-token
-
 func checkScope(field, v string) (string, string, string) {
-	if !scopePattern.MatchString(v) {
+	if !isScope(v) {
 		return "", fmt.Sprintf("%s %s is not a valid OAuth scope", field, show(v)), "write one scope per list item, without spaces or quotes"
 	}
 	return v, "", ""
