@@ -260,14 +260,45 @@ func (s *DiskStore) lock(ctx context.Context, l *flock.Flock, profile string, ha
 	}
 }
 
+// Fresh returns profile's cached keys when GetOrFetch would return them at once:
+// the file is trusted and its keys are above the floor and not yet due for
+// refresh. It never locks, writes or fetches, and says false for everything else
+// (a miss, keys due for refresh, a file it would replace, a remembered failure).
+// The small cwcreds-credential-process binary answers from it alone.
+func (s *DiskStore) Fresh(profile string, p Policy) (creds.Credentials, bool) {
+	p = p.withDefaults()
+	if p.validate() != nil {
+		return creds.Credentials{}, false
+	}
+	path, err := s.Path(profile)
+	if err != nil {
+		return creds.Credentials{}, false
+	}
+	c, ok := fresh(s.read(path, profile), p, s.clock.Now())
+	if ok {
+		s.events.Served(profile, true)
+	}
+	return c, ok
+}
+
+// fresh picks the keys of e to serve at now when no refresh is due.
+func fresh(e *diskEntry, p Policy, now time.Time) (creds.Credentials, bool) {
+	pr := e.pair(p)
+	c, servable := pr.pick(now, p.Floor)
+	if servable && pr.cur.remaining(now) > p.Floor && now.Before(pr.cur.refreshAt) {
+		return c, true
+	}
+	return creds.Credentials{}, false
+}
+
 // decide answers from the entry when no exchange is needed or allowed.
 func (j *diskJob) decide(e *diskEntry, now time.Time) (creds.Credentials, bool, error) {
-	pr := e.pair(j.p)
-	c, servable := pr.pick(now, j.p.Floor)
-	if servable && pr.cur.remaining(now) > j.p.Floor && now.Before(pr.cur.refreshAt) {
+	if c, ok := fresh(e, j.p, now); ok {
 		j.s.events.Served(j.profile, true)
 		return c, true, nil
 	}
+	pr := e.pair(j.p)
+	c, servable := pr.pick(now, j.p.Floor)
 	if e != nil && e.Failure != nil && j.blockedBy(e.Failure, now) {
 		if servable {
 			j.s.events.Served(j.profile, true)

@@ -23,7 +23,9 @@ func TestBuiltBinary(t *testing.T) {
 	t.Run("Exec", func(t *testing.T) { testExec(t, bin) })
 }
 
-// 100 processes starting on a cold cache make one exchange and print the same keys.
+// 100 processes starting on a cold cache make one exchange and print the same
+// keys: half of them cwcreds-credential-process (which hands a cold call to
+// cwcreds), half cwcreds credential-process.
 func testParallelCold(t *testing.T, bin string) {
 	w := newWorld(t)
 	const n = 100
@@ -32,7 +34,11 @@ func testParallelCold(t *testing.T, bin string) {
 	results := make([]result, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { results[i] = w.runProc(ctx, nil, nil, bin, "credential-process") })
+		argv := []string{bin, "credential-process"}
+		if i%2 == 1 {
+			argv = []string{fastBinary(bin)}
+		}
+		wg.Go(func() { results[i] = w.runProc(ctx, nil, nil, argv...) })
 	}
 	wg.Wait()
 	for i, r := range results {
@@ -47,6 +53,15 @@ func testParallelCold(t *testing.T, bin string) {
 	if got := w.exchanges(); got != 1 {
 		t.Fatalf("%d exchanges for %d cold processes, want 1", got, n)
 	}
+	// Warm, the fast binary answers alone with the same keys and no exchange.
+	for range 3 {
+		if r := w.mustRun(nil, fastBinary(bin)); r.stdout != results[0].stdout || r.stderr != "" {
+			t.Fatalf("warm cwcreds-credential-process: stdout differs: %v, stderr %q", r.stdout != results[0].stdout, r.stderr)
+		}
+	}
+	if got := w.exchanges(); got != 1 {
+		t.Fatalf("%d exchanges after warm calls, want 1", got)
+	}
 }
 
 // With no controlling terminal (a new session, stdin from /dev/null) a profile
@@ -57,11 +72,15 @@ func testNoTerminal(t *testing.T, bin string) {
 		"  laptop:\n    source: {type: oidc_refresh, issuer: " + w.emu.DevIssuer().URL() + ", client_id: cwcreds}\n" +
 		"  sso:\n    source: {type: saml_file, path: \"-\", config_id: 7d6c0e9a-1b2c-4d5e-8f90-123456789abc}\n" +
 		"  ci:\n    source: {type: token_file, path: " + w.dir + "/missing-token}\n")
+	fast := false
 	run := func(profile string) (result, error) {
 		// A deadline of a few seconds: the point is "at once", not waiting for input.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, "credential-process", "--profile", profile)
+		if fast { // the small binary hands the call to cwcreds, terminal and all
+			cmd = exec.CommandContext(ctx, fastBinary(bin), "--profile", profile)
+		}
 		cmd.Env = w.environ()
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal: /dev/tty fails
 		var stdout, stderr strings.Builder
@@ -74,21 +93,23 @@ func testNoTerminal(t *testing.T, bin string) {
 		w.checkLeaks("stderr", r.stderr)
 		return r, ctx.Err()
 	}
-	for _, tc := range []struct{ profile, reason string }{
-		{"laptop", "no login is stored"},
-		{"laptop", "no login is stored"}, // again, from the remembered failure
-		{"sso", "no SAML response on standard input"},
-	} {
-		r, err := run(tc.profile)
-		want := "cwcreds: profile " + tc.profile + " needs an interactive login (" + tc.reason + "): run `cwcreds login --profile " + tc.profile + "`\n"
-		if err != nil || r.code == 0 || r.stdout != "" || r.stderr != want {
-			t.Fatalf("%s: deadline %v, code %d, stdout %q, stderr %q, want %q", tc.profile, err, r.code, r.stdout, r.stderr, want)
+	for _, fast = range []bool{false, true} {
+		for _, tc := range []struct{ profile, reason string }{
+			{"laptop", "no login is stored"},
+			{"laptop", "no login is stored"}, // again, from the remembered failure
+			{"sso", "no SAML response on standard input"},
+		} {
+			r, err := run(tc.profile)
+			want := "cwcreds: profile " + tc.profile + " needs an interactive login (" + tc.reason + "): run `cwcreds login --profile " + tc.profile + "`\n"
+			if err != nil || r.code == 0 || r.stdout != "" || r.stderr != want {
+				t.Fatalf("%s (fast binary %v): deadline %v, code %d, stdout %q, stderr %q, want %q", tc.profile, fast, err, r.code, r.stdout, r.stderr, want)
+			}
 		}
-	}
-	// Other failures are not dressed up as a login problem.
-	r, err := run("ci")
-	if err != nil || r.code == 0 || strings.Count(r.stderr, "\n") != 1 || strings.Contains(r.stderr, "cwcreds login") || !strings.Contains(r.stderr, "missing-token") {
-		t.Fatalf("ci: deadline %v, code %d, stderr %q", err, r.code, r.stderr)
+		// Other failures are not dressed up as a login problem.
+		r, err := run("ci")
+		if err != nil || r.code == 0 || strings.Count(r.stderr, "\n") != 1 || strings.Contains(r.stderr, "cwcreds login") || !strings.Contains(r.stderr, "missing-token") {
+			t.Fatalf("ci (fast binary %v): deadline %v, code %d, stderr %q", fast, err, r.code, r.stderr)
+		}
 	}
 	if w.exchanges() != 0 {
 		t.Fatalf("%d exchanges", w.exchanges())

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cwcreds/cwcreds/internal/awsconfig"
 	"github.com/cwcreds/cwcreds/internal/config"
+	"github.com/cwcreds/cwcreds/internal/fastpath"
 )
 
 type configureOptions struct {
@@ -32,7 +33,7 @@ func newConfigureCommand(env Env) *cobra.Command {
 		Long: "Write (or update) a profile in the AWS config file — $AWS_CONFIG_FILE, else\n" +
 			"~/.aws/config — so that the AWS CLI and every AWS SDK get the cwcreds profile's keys:\n\n" +
 			"  [profile NAME]\n" +
-			"  credential_process = /path/to/cwcreds credential-process --profile P\n" +
+			"  credential_process = /path/to/cwcreds-credential-process --profile P\n" +
 			"  endpoint_url = <the profile's S3 endpoint>\n" +
 			"  region = <the profile's region>\n" +
 			"  s3 =\n" +
@@ -51,7 +52,7 @@ func newConfigureCommand(env Env) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.awsProfile, "aws-profile", "", "name of the profile in the AWS config file (default: the cwcreds profile's name)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the change as a diff and write nothing")
-	f.StringVar(&o.executable, "executable", "", "cwcreds binary that credential_process runs (default: this binary, symbolic links resolved)")
+	f.StringVar(&o.executable, "executable", "", "cwcreds binary that credential_process runs (default: this binary, symbolic links resolved); cwcreds-credential-process beside it is written instead when present")
 	return cmd
 }
 
@@ -124,8 +125,9 @@ func runConfigure(env Env, o *configureOptions) error {
 }
 
 // credentialProcess is the credential_process value: this binary's absolute path
-// and the arguments that select the same profile from the same config, quoted so
-// that botocore's shlex split and the SDKs' `sh -c` run the same argv.
+// (or cwcreds-credential-process beside it) and the arguments that select the
+// same profile from the same config, quoted so that botocore's shlex split and
+// the SDKs' `sh -c` run the same argv.
 func (o *configureOptions) credentialProcess(env Env, cfg *config.Config, p *config.Profile) (string, error) {
 	exe, err := executablePath(o.executable)
 	if err != nil {
@@ -137,6 +139,7 @@ func (o *configureOptions) credentialProcess(env Env, cfg *config.Config, p *con
 	if cfg.Path != "" && cfg.Path != defaultConfigPath(env) {
 		argv = append(argv, "--config", cfg.Path)
 	}
+	selectsOnly := len(argv)
 	// Flags that change which keys credential-process gets go along too; paths
 	// as the config resolved them (absolute).
 	ov := o.overrides
@@ -151,6 +154,11 @@ func (o *configureOptions) credentialProcess(env Env, cfg *config.Config, p *con
 	}
 	if ov.CacheDir != "" {
 		argv = append(argv, "--cache-dir", cfg.CacheDir)
+	}
+	// The small binary answers warm calls in a fraction of the time; it reads
+	// only --profile and --config, and hands anything else to this one.
+	if fast, ok := fastpath.Beside(exe); ok && len(argv) == selectsOnly {
+		argv = append([]string{fast}, argv[2:]...)
 	}
 	return awsconfig.CredentialProcessCommand(runtime.GOOS == "windows", argv...)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cwcreds/cwcreds/internal/awsconfig"
+	"github.com/cwcreds/cwcreds/internal/fastpath"
 )
 
 // fakeExecutable stands in for the cwcreds binary; its folder name needs quoting.
@@ -215,5 +216,38 @@ func TestConfigureCommandLine(t *testing.T) {
 	code, out, _ = w.run("configure", "--executable", exe, "--profile", "ci", "--dry-run")
 	if code != 0 || strings.Contains(out, "--config") || !strings.Contains(out, "credential-process --profile ci\n") {
 		t.Fatalf("default config %s: code %d\n%s", def, code, out)
+	}
+}
+
+// With cwcreds-credential-process installed beside cwcreds, configure writes it:
+// it answers warm calls itself and hands the rest to cwcreds. Lines that need
+// flags only cwcreds reads keep cwcreds itself.
+func TestConfigureWritesTheFastBinaryBesideIt(t *testing.T) {
+	w := newWorld(t)
+	exe := fakeExecutable(t, w)
+	fast := filepath.Join(filepath.Dir(exe), fastpath.Name)
+	if err := os.WriteFile(fast, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w.writeConfig("org_id: " + w.emu.OrgID() + "\nprofiles:\n  ci:\n    source: {type: token_file, path: token}\n")
+	code, out, errOut := w.run("configure", "--executable", exe, "--profile", "ci", "--dry-run")
+	want, _ := awsconfig.CredentialProcessCommand(false, fast, "--profile", "ci")
+	if code != 0 || !strings.Contains(out, "+credential_process = "+want+"\n") {
+		t.Fatalf("code %d, stderr %q, stdout:\n%s", code, errOut, out)
+	}
+	cache := filepath.Join(w.dir, "cache2")
+	code, out, _ = w.run("configure", "--executable", exe, "--profile", "ci", "--cache-dir", cache, "--dry-run")
+	want, _ = awsconfig.CredentialProcessCommand(false, exe, "credential-process", "--profile", "ci", "--cache-dir", cache)
+	if code != 0 || !strings.Contains(out, "+credential_process = "+want+"\n") {
+		t.Fatalf("with --cache-dir: code %d, stdout:\n%s", code, out)
+	}
+	// A fast binary that cannot run is not written.
+	if err := os.Chmod(fast, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = w.run("configure", "--executable", exe, "--profile", "ci", "--dry-run")
+	want, _ = awsconfig.CredentialProcessCommand(false, exe, "credential-process", "--profile", "ci")
+	if code != 0 || !strings.Contains(out, "+credential_process = "+want+"\n") {
+		t.Fatalf("non-executable fast binary: code %d, stdout:\n%s", code, out)
 	}
 }

@@ -29,7 +29,10 @@ func newCredentialProcessCommand(env Env) *cobra.Command {
 			"once with a cold cache make a single exchange between them.\n\n" +
 			"When only an interactive login can help, it says so on the terminal (/dev/tty,\n" +
 			"since the AWS CLI hides stderr) and fails at once with the command to run.\n" +
-			"Nothing but the JSON is ever written to stdout; errors are one line on stderr.",
+			"Nothing but the JSON is ever written to stdout; errors are one line on stderr.\n\n" +
+			"cwcreds-credential-process, installed beside cwcreds, takes --profile and --config\n" +
+			"and gives the same answer from a warm cache several times faster (it links only\n" +
+			"the config and the cache); it hands every other call to this command.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCredentialProcess(cmd.Context(), env, o)

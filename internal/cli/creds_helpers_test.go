@@ -19,6 +19,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
 	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/devissuer"
+	"github.com/cwcreds/cwcreds/internal/fastpath"
 )
 
 // world is one emulator and the folders and environment that cwcreds and the AWS
@@ -211,16 +212,21 @@ func (w *world) writeConfig(body string) string {
 	return p
 }
 
-// buildCwcreds builds the real binary into a test folder.
+// buildCwcreds builds the real binaries into one test folder, as an install
+// puts them, and returns the path of cwcreds; fastBinary(bin) is the other.
 func buildCwcreds(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "cwcreds")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/cwcreds/cwcreds/cmd/cwcreds")
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
+		"github.com/cwcreds/cwcreds/cmd/cwcreds", "github.com/cwcreds/cwcreds/cmd/"+fastpath.Name)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return bin
+	return filepath.Join(dir, "cwcreds")
 }
+
+// fastBinary is the cwcreds-credential-process built beside bin.
+func fastBinary(bin string) string { return filepath.Join(filepath.Dir(bin), fastpath.Name) }
 
 // result is what a child process did.
 type result struct {

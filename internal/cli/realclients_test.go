@@ -20,7 +20,9 @@ import (
 )
 
 // testRealClients writes an AWS profile with `cwcreds configure` (the built
-// binary, copied into a folder whose name needs quoting) and has botocore, the
+// binaries, copied into a folder whose name needs quoting, so that the line names
+// cwcreds-credential-process: cold calls go through to cwcreds, warm ones do not)
+// and has botocore, the
 // AWS CLI, the AWS SDK for Go v2 and the AWS SDK for JavaScript v3 read it and
 // make signed S3 calls with the keys credential_process prints. The clients get
 // neither CWCREDS_* nor AWS_ENDPOINT_URL_S3/AWS_REGION: everything comes from the
@@ -29,6 +31,8 @@ func testRealClients(t *testing.T, bin string) {
 	w := newWorld(t)
 	spaced := filepath.Join(w.dir, "Program Files", "cwcreds")
 	copyExecutable(t, bin, spaced)
+	spacedFast := fastBinary(spaced)
+	copyExecutable(t, fastBinary(bin), spacedFast)
 	cfgPath := filepath.Join(w.dir, "cwcreds.yaml")
 	if err := os.WriteFile(cfgPath, []byte("api_endpoint: "+w.emu.APIURL()+"\norg_id: "+w.emu.OrgID()+
 		"\ns3_endpoint: "+w.emu.S3URL()+"\nregion: "+w.emu.Region()+
@@ -41,14 +45,15 @@ func testRealClients(t *testing.T, bin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProcess := `"` + spaced + `" credential-process --profile ci --config ` + cfgPath
+	// cwcreds-credential-process, installed beside cwcreds, is what configure writes.
+	wantProcess := `"` + spacedFast + `" --profile ci --config ` + cfgPath
 	if !strings.Contains(string(written), "credential_process = "+wantProcess+"\n") {
 		t.Fatalf("AWS config:\n%s", written)
 	}
 
 	clientEnv := w.environWithout([]string{"CWCREDS_API_ENDPOINT", "CWCREDS_ORG_ID", "CWCREDS_TOKEN_FILE",
 		"AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION"})
-	wantArgv := []string{spaced, "credential-process", "--profile", "ci", "--config", cfgPath}
+	wantArgv := []string{spacedFast, "--profile", "ci", "--config", cfgPath}
 
 	t.Run("botocore", func(t *testing.T) {
 		r := w.mustRun(clientEnv, "python3", "-c", botoFromProcess, "cw", "boto-bucket")

@@ -9,6 +9,17 @@ import (
 	"runtime"
 )
 
+// IsPrivateDir reports whether dir is a folder EnsurePrivateDir would leave as it
+// is: it exists, belongs to this user and has mode 0700 (on Windows: exists). It
+// changes nothing.
+func IsPrivateDir(dir string) bool {
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	return runtime.GOOS == "windows" || (ownedByMe(fi) && fi.Mode().Perm() == 0o700)
+}
+
 // EnsurePrivateDir creates dir (and parents) with mode 0700 if missing, and
 // tightens an existing dir we own to 0700. It refuses a dir owned by another
 // user, since anyone who owns it could read or swap our files.
