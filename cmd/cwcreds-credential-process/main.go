@@ -14,6 +14,6 @@ import (
 func main() {
 	os.Exit(fastpath.Run(fastpath.Env{
 		Args: os.Args[1:], Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr,
-		Executable: os.Executable, LookPath: exec.LookPath,
+		Getwd: os.Getwd, Executable: os.Executable, LookPath: exec.LookPath,
 	}))
 }

@@ -5,11 +5,14 @@ package cli
 import (
 	"context"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cwcreds/cwcreds/internal/fastpath"
 )
 
 // TestBuiltBinary runs the real cwcreds binary the way AWS tools do: many at
@@ -53,9 +56,12 @@ func testParallelCold(t *testing.T, bin string) {
 	if got := w.exchanges(); got != 1 {
 		t.Fatalf("%d exchanges for %d cold processes, want 1", got, n)
 	}
-	// Warm, the fast binary answers alone with the same keys and no exchange.
+	// Warm, the fast binary answers alone with the same keys and no exchange:
+	// a copy with no cwcreds beside it or on PATH could not hand the call over.
+	lone := filepath.Join(w.dir, "lone", fastpath.Name)
+	copyExecutable(t, fastBinary(bin), lone)
 	for range 3 {
-		if r := w.mustRun(nil, fastBinary(bin)); r.stdout != results[0].stdout || r.stderr != "" {
+		if r := w.mustRun(nil, lone); r.stdout != results[0].stdout || r.stderr != "" {
 			t.Fatalf("warm cwcreds-credential-process: stdout differs: %v, stderr %q", r.stdout != results[0].stdout, r.stderr)
 		}
 	}

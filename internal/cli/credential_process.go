@@ -3,10 +3,15 @@ package cli
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
+	"github.com/cwcreds/cwcreds/internal/config"
 	"github.com/cwcreds/cwcreds/internal/creds"
+	"github.com/cwcreds/cwcreds/internal/fastpath"
 	"github.com/cwcreds/cwcreds/internal/logging"
 )
 
@@ -31,8 +36,11 @@ func newCredentialProcessCommand(env Env) *cobra.Command {
 			"since the AWS CLI hides stderr) and fails at once with the command to run.\n" +
 			"Nothing but the JSON is ever written to stdout; errors are one line on stderr.\n\n" +
 			"cwcreds-credential-process, installed beside cwcreds, takes --profile and --config\n" +
-			"and gives the same answer from a warm cache several times faster (it links only\n" +
-			"the config and the cache); it hands every other call to this command.",
+			"and gives the same answer from a warm cache several times faster: it links only\n" +
+			"the disk cache, and knows which profile the arguments select from a memo this\n" +
+			"command leaves in the cache folder (hashes of what the config resolution read,\n" +
+			"no secrets). Every other call, and the first after the config or its environment\n" +
+			"changes, it hands to this command.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCredentialProcess(cmd.Context(), env, o)
@@ -45,7 +53,13 @@ func newCredentialProcessCommand(env Env) *cobra.Command {
 }
 
 func runCredentialProcess(ctx context.Context, env Env, o *credentialProcessOptions) error {
-	_, p, err := o.loadProfile(env)
+	// What config.Load reads is recorded for cwcreds-credential-process's memo.
+	rec := fastpath.NewRecorder(env.Getenv, config.ReadConfigFile)
+	cfg, err := config.Load(config.LoadOptions{Path: o.configPath, Getenv: rec.Getenv, ReadFile: rec.ReadFile, Flags: o.overrides})
+	if err != nil {
+		return err
+	}
+	p, err := cfg.Profile("")
 	if err != nil {
 		return err
 	}
@@ -65,6 +79,55 @@ func runCredentialProcess(ctx context.Context, env Env, o *credentialProcessOpti
 	if err != nil {
 		return err
 	}
-	_, err = env.Stdout.Write(out)
-	return err
+	if _, err := env.Stdout.Write(out); err != nil {
+		return err
+	}
+	if err := o.remember(env, rec, p); err != nil {
+		logger.Debug("could not leave a memo for cwcreds-credential-process; it will hand the next call over again", zap.Error(err))
+	}
+	return nil
+}
+
+// remember lets cwcreds-credential-process answer the next calls with the same
+// arguments from the cache without reading the config (fastpath.Remember). Only
+// calls it could have made itself, with no flag but --config and --profile,
+// leave a memo.
+func (o *credentialProcessOptions) remember(env Env, rec *fastpath.Recorder, p *config.Profile) error {
+	if o.overrides != (config.Overrides{Profile: o.overrides.Profile}) {
+		return nil
+	}
+	workDir := ""
+	if o.resolutionDependsOnWorkDir(env, p) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		workDir = wd
+	}
+	return fastpath.Remember(env.Getenv, o.configPath, o.overrides.Profile, rec, resolutionOf(p), workDir)
+}
+
+// resolutionDependsOnWorkDir loads the config again as if run from another
+// folder: relative paths from the environment (CWCREDS_CONFIG, CWCREDS_CACHE_DIR,
+// a relative HOME) make the result depend on where the command runs.
+func (o *credentialProcessOptions) resolutionDependsOnWorkDir(env Env, p *config.Profile) bool {
+	path := o.configPath
+	if path != "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return true
+		}
+		path = abs
+	}
+	elsewhere := filepath.Join(os.TempDir(), "cwcreds-workdir-probe", "nowhere")
+	cfg, err := config.Load(config.LoadOptions{Path: path, Getenv: env.Getenv, Flags: o.overrides, WorkDir: elsewhere})
+	if err != nil {
+		return true
+	}
+	q, err := cfg.Profile("")
+	return err != nil || resolutionOf(q) != resolutionOf(p)
+}
+
+func resolutionOf(p *config.Profile) fastpath.Resolution {
+	return fastpath.Resolution{Profile: p.Name, CacheDir: p.CacheDir, Policy: policyOf(p)}
 }

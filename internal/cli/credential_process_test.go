@@ -340,3 +340,45 @@ func TestCredentialProcessRetriesWhenIdentityChanges(t *testing.T) {
 	}
 	w.processOutput(out)
 }
+
+// credential-process leaves a memo for cwcreds-credential-process when it was
+// called as the small binary calls it (only --config and --profile), pinned to
+// the working folder only when the resolution depends on it, and holding no
+// secret.
+func TestCredentialProcessLeavesAMemo(t *testing.T) {
+	w := newWorld(t)
+	memos := func() []string {
+		found, _ := filepath.Glob(filepath.Join(w.env["XDG_CACHE_HOME"], "cwcreds", "resolved-*.json"))
+		return found
+	}
+	if code, _, errOut := w.run("credential-process", "--cache-dir", filepath.Join(w.dir, "elsewhere")); code != 0 || len(memos()) != 0 {
+		t.Fatalf("with --cache-dir: code %d, stderr %q, memos %q", code, errOut, memos())
+	}
+	if code, _, errOut := w.run("credential-process"); code != 0 || len(memos()) != 1 {
+		t.Fatalf("plain: code %d, stderr %q, memos %q", code, errOut, memos())
+	}
+	data := readFile(t, memos()[0])
+	w.checkLeaks("memo", data)
+	if strings.Contains(data, "work_dir") {
+		t.Errorf("an absolute setup pinned the working folder:\n%s", data)
+	}
+	if code, _, _ := w.run("credential-process", "--profile", "default"); code != 0 || len(memos()) != 2 {
+		t.Fatalf("--profile default: memos %q", memos())
+	}
+
+	// A relative CWCREDS_CACHE_DIR resolves against the working folder.
+	w.env[config.EnvCacheDir] = "rel-cache"
+	t.Chdir(w.dir)
+	if code, _, errOut := w.run("credential-process"); code != 0 {
+		t.Fatalf("relative cache dir: code %d, stderr %q", code, errOut)
+	}
+	pinned := 0
+	for _, m := range memos() {
+		if strings.Contains(readFile(t, m), `"work_dir":"`+w.dir+`"`) {
+			pinned++
+		}
+	}
+	if pinned != 1 {
+		t.Errorf("%d memos pinned to %s, want 1", pinned, w.dir)
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"github.com/cwcreds/cwcreds/internal/config"
 	"github.com/cwcreds/cwcreds/internal/creds"
 	"github.com/cwcreds/cwcreds/internal/exchange"
-	"github.com/cwcreds/cwcreds/internal/fastpath"
 	"github.com/cwcreds/cwcreds/internal/fileutil"
 )
 
@@ -47,9 +46,10 @@ func cachedCredentials(ctx context.Context, env Env, p *config.Profile, logger *
 	return dc.get(ctx)
 }
 
-// policyOf is the profile's refresh rule: the one cwcreds-credential-process
-// applies too.
-func policyOf(p *config.Profile) cache.Policy { return fastpath.Policy(p) }
+// policyOf is the profile's refresh rule.
+func policyOf(p *config.Profile) cache.Policy {
+	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: p.PropagationDelay}
+}
 
 // get returns valid keys: cached, or from one exchange shared with every other
 // process asking at the same time. An error that only an interactive login can

@@ -73,6 +73,10 @@ type LoadOptions struct {
 	// MinLifetime is the shortest `lifetime` accepted; 0 means MinLifetime.
 	// Tests and dev mode lower it to see several refreshes quickly.
 	MinLifetime time.Duration
+	// ReadFile reads the config file; nil means ReadConfigFile. With Getenv it
+	// is everything Load reads besides the working and home folders, so a caller
+	// that wraps both knows every input of the result.
+	ReadFile func(path string) ([]byte, error)
 }
 
 // Load builds the effective configuration with the precedence
@@ -92,7 +96,11 @@ func Load(opts LoadOptions) (*Config, error) {
 	if problem != "" {
 		return nil, errAt(pathOrigin, "", problem, fix)
 	}
-	data, err := readConfigFile(abs)
+	read := opts.ReadFile
+	if read == nil {
+		read = ReadConfigFile
+	}
+	data, err := read(abs)
 	if errors.Is(err, fs.ErrNotExist) && !explicit {
 		return l.fromEnvironment(abs)
 	}
@@ -173,7 +181,9 @@ func (l *loader) defaultCacheDir() string {
 	return filepath.Join(l.paths.home, ".cache", "cwcreds")
 }
 
-func readConfigFile(path string) ([]byte, error) {
+// ReadConfigFile reads a config file as Load does: a folder is an error, and at
+// most one byte more than the size limit is read.
+func ReadConfigFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

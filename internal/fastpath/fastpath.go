@@ -1,14 +1,15 @@
 // Package fastpath is the whole of the cwcreds-credential-process binary: the warm
-// answer to an AWS credential_process call, linked with nothing but the config,
-// the disk cache and the JSON encoder, because every AWS CLI call starts it anew
-// and the start-up of the full cwcreds binary (its HTTP stack, metrics, emulator
-// and SAML libraries) costs several times a Go hello world.
+// answer to an AWS credential_process call, linked with nothing but the disk cache
+// and the JSON encoder, because every AWS CLI call starts it anew and the start-up
+// of the full cwcreds binary (its HTTP stack, metrics, emulator, SAML and YAML
+// libraries) costs several times a Go hello world.
 //
-// When the disk cache holds keys that `cwcreds credential-process` would return
-// without locking or exchanging, fastpath prints them. Anything else — a cold or
-// stale cache, a flag it does not know, a config error, --help — it hands, with
-// the same arguments, standard streams and environment, to `cwcreds
-// credential-process`, so the two always answer alike.
+// When a memo (memo.go) says which profile and cache folder these arguments
+// resolve to, and the disk cache holds keys that `cwcreds credential-process`
+// would return without locking or exchanging, fastpath prints them. Anything
+// else — no memo or a changed input, a cold or stale cache, a flag it does not
+// know, --help — it hands, with the same arguments, standard streams and
+// environment, to `cwcreds credential-process`, which answers and writes the memo.
 package fastpath
 
 import (
@@ -23,7 +24,6 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/cwcreds/cwcreds/internal/cache"
-	"github.com/cwcreds/cwcreds/internal/config"
 	"github.com/cwcreds/cwcreds/internal/creds"
 	"github.com/cwcreds/cwcreds/internal/fileutil"
 )
@@ -38,6 +38,7 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Clock  clockwork.Clock // nil: the real clock
+	Getwd  func() (string, error)
 	// Executable is os.Executable: the full binary is looked for beside it first.
 	Executable func() (string, error)
 	// LookPath finds "cwcreds" on PATH when it is not beside this binary.
@@ -45,12 +46,6 @@ type Env struct {
 	// HandOff replaces this process with the full binary (nil: the platform's
 	// exec). It returns only on failure, or on Windows with the child's exit code.
 	HandOff func(path string, args []string) (exitCode int, err error)
-}
-
-// Policy is the disk-cache refresh rule of a profile, shared by both binaries so
-// that they decide alike.
-func Policy(p *config.Profile) cache.Policy {
-	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: p.PropagationDelay}
 }
 
 // Run answers one credential_process call and returns the exit code.
@@ -71,19 +66,15 @@ func warm(env Env) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	cfg, err := config.Load(config.LoadOptions{Path: opts.configPath, Getenv: env.Getenv, Flags: config.Overrides{Profile: opts.profile}})
+	res, ok := recall(env.Getenv, env.Getwd, opts.configPath, opts.profile)
+	if !ok || !fileutil.IsPrivateDir(res.CacheDir) {
+		return nil, false
+	}
+	store, err := cache.NewDiskStore(cache.DiskConfig{Dir: res.CacheDir, Clock: env.Clock})
 	if err != nil {
 		return nil, false
 	}
-	p, err := cfg.Profile("")
-	if err != nil || p.CacheDir == "" || !fileutil.IsPrivateDir(p.CacheDir) {
-		return nil, false
-	}
-	store, err := cache.NewDiskStore(cache.DiskConfig{Dir: p.CacheDir, Clock: env.Clock})
-	if err != nil {
-		return nil, false
-	}
-	c, ok := store.Fresh(p.Name, Policy(p))
+	c, ok := store.Fresh(res.Profile, res.Policy)
 	if !ok {
 		return nil, false
 	}

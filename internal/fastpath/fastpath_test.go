@@ -29,6 +29,8 @@ type scene struct {
 	clock    *clockwork.FakeClock
 	self     string // this binary
 	full     string // cwcreds beside it
+	environ  map[string]string
+	wd       string
 	handOffs [][]string
 }
 
@@ -44,6 +46,8 @@ func newScene(t testing.TB) *scene {
 		clock:    clockwork.NewFakeClockAt(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)),
 		self:     filepath.Join(dir, "bin", Name),
 		full:     filepath.Join(dir, "bin", "cwcreds"),
+		environ:  map[string]string{"HOME": filepath.Join(dir, "home"), "XDG_CACHE_HOME": filepath.Join(dir, "xdg-cache")},
+		wd:       filepath.Join(dir, "work"),
 	}
 	body := "org_id: org-test\ncache_dir: " + s.cacheDir + "\ndefault_profile: " + testProfile + "\nprofiles:\n" +
 		"  " + testProfile + ":\n    source: {type: token_file, path: " + filepath.Join(dir, "token") + "}\n" +
@@ -64,9 +68,11 @@ func (s *scene) write(path, body string, mode os.FileMode) {
 	}
 }
 
+func (s *scene) getenv(k string) string { return s.environ[k] }
+
 func (s *scene) profile(name string) *config.Profile {
 	s.t.Helper()
-	cfg, err := config.Load(config.LoadOptions{Path: s.config, Getenv: func(string) string { return "" }})
+	cfg, err := config.Load(config.LoadOptions{Path: s.config, Getenv: s.getenv})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -75,6 +81,39 @@ func (s *scene) profile(name string) *config.Profile {
 		s.t.Fatal(err)
 	}
 	return p
+}
+
+func policyOf(p *config.Profile) cache.Policy {
+	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: p.PropagationDelay}
+}
+
+// remember leaves the memo `cwcreds credential-process --config configArg
+// --profile profileArg` leaves (internal/cli), workDir included when given.
+func (s *scene) remember(configArg, profileArg, workDir string) {
+	s.t.Helper()
+	rec := NewRecorder(s.getenv, config.ReadConfigFile)
+	cfg, err := config.Load(config.LoadOptions{Path: configArg, Getenv: rec.Getenv, ReadFile: rec.ReadFile,
+		Flags: config.Overrides{Profile: profileArg}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	p, err := cfg.Profile("")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := Remember(s.getenv, configArg, profileArg, rec, Resolution{Profile: p.Name, CacheDir: p.CacheDir, Policy: policyOf(p)}, workDir); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// memoFile is the one memo in the memo folder.
+func (s *scene) memoFile() string {
+	s.t.Helper()
+	found, _ := filepath.Glob(filepath.Join(s.environ["XDG_CACHE_HOME"], "cwcreds", "resolved-*.json"))
+	if len(found) != 1 {
+		s.t.Fatalf("memo files: %q", found)
+	}
+	return found[0]
 }
 
 // cache stores keys of the given lifetime for profile the way `cwcreds
@@ -87,7 +126,7 @@ func (s *scene) cache(profile string, lifetime time.Duration) creds.Credentials 
 	}
 	want := creds.Credentials{AccessKeyID: "CWAAAAAAAAAAAAAA", SecretAccessKey: "cwo" + strings.Repeat("s", 40),
 		Expiration: s.clock.Now().Add(lifetime), Principal: "role/test"}
-	got, err := store.GetOrFetch(context.Background(), profile, fetcherFunc(func(context.Context) (creds.Credentials, error) { return want, nil }), Policy(s.profile(profile)))
+	got, err := store.GetOrFetch(context.Background(), profile, fetcherFunc(func(context.Context) (creds.Credentials, error) { return want, nil }), policyOf(s.profile(profile)))
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -101,7 +140,8 @@ func (f fetcherFunc) Fetch(ctx context.Context) (creds.Credentials, error) { ret
 func (s *scene) env(args ...string) (Env, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	return Env{
-		Args: args, Getenv: func(string) string { return "" }, Stdout: &stdout, Stderr: &stderr, Clock: s.clock,
+		Args: args, Getenv: s.getenv, Stdout: &stdout, Stderr: &stderr, Clock: s.clock,
+		Getwd:      func() (string, error) { return s.wd, nil },
 		Executable: func() (string, error) { return s.self, nil },
 		LookPath:   func(string) (string, error) { return "", errors.New("not on PATH") },
 		HandOff: func(path string, argv []string) (int, error) {
@@ -121,6 +161,8 @@ func (s *scene) run(args ...string) (int, string, string) {
 func TestWarmCacheAnswersWithoutTheFullBinary(t *testing.T) {
 	s := newScene(t)
 	want := s.cache(testProfile, time.Hour)
+	s.remember(s.config, "", "")
+	s.remember(s.config, testProfile, "")
 	for _, args := range [][]string{
 		{"--config", s.config},
 		{"--config=" + s.config},
@@ -147,33 +189,101 @@ func TestEverythingElseGoesToCwcreds(t *testing.T) {
 		name  string
 		setup func(s *scene) []string
 	}{
-		{"cold cache", func(s *scene) []string { return []string{"--config", s.config} }},
+		{"no memo", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			return []string{"--config", s.config}
+		}},
+		{"a memo of other arguments", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			return []string{"--config", s.config, "--profile", testProfile}
+		}},
+		{"config file changed", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			data, _ := os.ReadFile(s.config)
+			s.write(s.config, string(data)+"# edited\n", 0o600)
+			return []string{"--config", s.config}
+		}},
+		{"config file gone", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			_ = os.Remove(s.config)
+			return []string{"--config", s.config}
+		}},
+		{"an environment variable config reads changed", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			s.environ[config.EnvProfile] = "other"
+			return []string{"--config", s.config}
+		}},
+		{"memo readable by others", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			_ = os.Chmod(s.memoFile(), 0o644)
+			return []string{"--config", s.config}
+		}},
+		{"memo folder open to others", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			_ = os.Chmod(filepath.Dir(s.memoFile()), 0o755)
+			return []string{"--config", s.config}
+		}},
+		{"corrupt memo", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			s.write(s.memoFile(), `{"version":1,"profile":"ci"`, 0o600)
+			return []string{"--config", s.config}
+		}},
+		{"memo of another format version", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			data, _ := os.ReadFile(s.memoFile())
+			s.write(s.memoFile(), strings.Replace(string(data), `"version":1`, `"version":2`, 1), 0o600)
+			return []string{"--config", s.config}
+		}},
+		{"memo pinned to another working folder", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", s.wd)
+			s.wd = filepath.Join(s.dir, "elsewhere")
+			return []string{"--config", s.config}
+		}},
+		{"cold cache", func(s *scene) []string {
+			s.remember(s.config, "", "")
+			return []string{"--config", s.config}
+		}},
 		{"another profile's keys only", func(s *scene) []string {
 			s.cache("other", time.Hour)
+			s.remember(s.config, "", "")
 			return []string{"--config", s.config}
 		}},
 		{"keys due for refresh", func(s *scene) []string {
 			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
 			s.clock.Advance(40 * time.Minute) // 20 minutes left: inside the refresh lead
 			return []string{"--config", s.config}
 		}},
 		{"expired keys", func(s *scene) []string {
 			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
 			s.clock.Advance(2 * time.Hour)
 			return []string{"--config", s.config}
 		}},
 		{"clock before the fetch", func(s *scene) []string {
 			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
 			s.clock.Advance(-time.Minute)
 			return []string{"--config", s.config}
 		}},
 		{"corrupt cache file", func(s *scene) []string {
 			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
 			s.write(filepath.Join(s.cacheDir, testProfile+".json"), "{not json", 0o600)
 			return []string{"--config", s.config}
 		}},
 		{"cache file readable by others", func(s *scene) []string {
 			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
 			if err := os.Chmod(filepath.Join(s.cacheDir, testProfile+".json"), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -181,6 +291,7 @@ func TestEverythingElseGoesToCwcreds(t *testing.T) {
 		}},
 		{"cache folder open to others", func(s *scene) []string {
 			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
 			if err := os.Chmod(s.cacheDir, 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -188,10 +299,12 @@ func TestEverythingElseGoesToCwcreds(t *testing.T) {
 		}},
 		{"unknown profile", func(s *scene) []string {
 			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
 			return []string{"--config", s.config, "--profile", "nope"}
 		}},
 		{"broken config", func(s *scene) []string {
 			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
 			s.write(s.config, "profiles: [", 0o600)
 			return []string{"--config", s.config}
 		}},
@@ -274,6 +387,7 @@ func TestHandOffFailure(t *testing.T) {
 func TestSecretsStayOnStdout(t *testing.T) {
 	s := newScene(t)
 	c := s.cache(testProfile, time.Hour)
+	s.remember(s.config, "", "")
 	env, stdout, stderr := s.env("--config", s.config)
 	env.Stdout = failingWriter{}
 	if code := Run(env); code != 1 {
@@ -316,6 +430,7 @@ func FuzzParseArgs(f *testing.F) {
 func BenchmarkWarm(b *testing.B) {
 	s := newScene(b)
 	s.cache(testProfile, time.Hour)
+	s.remember(s.config, "", "")
 	env, stdout, _ := s.env("--config", s.config)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -324,4 +439,97 @@ func BenchmarkWarm(b *testing.B) {
 			b.Fatal("not warm")
 		}
 	}
+}
+
+// Without a config file the default profile comes from the environment; the
+// memo then depends on those variables, and holds none of their values.
+func TestMemoOfTheEnvironmentProfile(t *testing.T) {
+	s := newScene(t)
+	token := "CW-SECRET-" + strings.Repeat("t", 40)
+	s.environ["CW_API_TOKEN"] = token
+	s.environ[config.EnvCacheDir] = s.cacheDir
+	cfg, err := config.Load(config.LoadOptions{Getenv: s.getenv}) // no config file: the environment's profile
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cfg.Profile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := cache.NewDiskStore(cache.DiskConfig{Dir: s.cacheDir, Clock: s.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := creds.Credentials{AccessKeyID: "CWBBBBBBBBBBBBBB", SecretAccessKey: "cwo" + strings.Repeat("k", 40), Expiration: s.clock.Now().Add(time.Hour)}
+	if _, err := store.GetOrFetch(context.Background(), p.Name, fetcherFunc(func(context.Context) (creds.Credentials, error) { return keys, nil }), policyOf(p)); err != nil {
+		t.Fatal(err)
+	}
+	s.remember("", "", "")
+	data, err := os.ReadFile(s.memoFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{token, keys.SecretAccessKey} {
+		if strings.Contains(string(data), secret) {
+			t.Fatalf("the memo holds a secret:\n%s", data)
+		}
+	}
+	if code, out, _ := s.run(); code != 0 || !strings.Contains(out, keys.AccessKeyID) || len(s.handOffs) != 0 {
+		t.Fatalf("warm from the environment profile: exit %d, out %q, hand-offs %q", code, out, s.handOffs)
+	}
+	s.environ["CW_API_TOKEN"] = token + "x" // another token may select other keys
+	if code, _, _ := s.run(); code != 7 || len(s.handOffs) != 1 {
+		t.Fatalf("after the token changed: exit %d, hand-offs %q", code, s.handOffs)
+	}
+}
+
+func TestMemoPinnedToItsWorkingFolder(t *testing.T) {
+	s := newScene(t)
+	s.cache(testProfile, time.Hour)
+	s.remember(s.config, "", s.wd)
+	if code, _, _ := s.run("--config", s.config); code != 0 || len(s.handOffs) != 0 {
+		t.Fatalf("same folder: exit %d, hand-offs %q", code, s.handOffs)
+	}
+}
+
+// A relative --config is the same file wherever it is resolved from.
+func TestRelativeConfigArgument(t *testing.T) {
+	s := newScene(t)
+	s.cache(testProfile, time.Hour)
+	t.Chdir(s.dir)
+	s.remember("config.yaml", "", "")
+	if code, _, _ := s.run("--config", "config.yaml"); code != 0 || len(s.handOffs) != 0 {
+		t.Fatalf("relative --config: exit %d, hand-offs %q", code, s.handOffs)
+	}
+	t.Chdir(filepath.Dir(s.self))
+	if code, _, _ := s.run("--config", "config.yaml"); code != 7 || len(s.handOffs) != 1 {
+		t.Fatalf("relative --config from another folder: exit %d, hand-offs %q", code, s.handOffs)
+	}
+}
+
+func FuzzReadMemo(f *testing.F) {
+	s := newScene(f)
+	s.cache(testProfile, time.Hour)
+	s.remember(s.config, "", "")
+	good, err := os.ReadFile(s.memoFile())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"version":1}`))
+	f.Add([]byte(`{"version":1,"profile":"p","cache_dir":"/c","env":"` + strings.Repeat("0", 64) + `"} {}`))
+	dir := filepath.Join(f.TempDir(), "memos")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		f.Fatal(err)
+	}
+	path := filepath.Join(dir, "m.json")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		m, ok := readMemo(path)
+		if ok && (m.Version != memoVersion || m.Profile == "" || !filepath.IsAbs(m.CacheDir) || len(data) > maxMemoBytes) {
+			t.Fatalf("accepted an incomplete memo: %+v", m)
+		}
+	})
 }
