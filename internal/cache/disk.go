@@ -58,6 +58,11 @@ type DiskConfig struct {
 	LockTimeout time.Duration
 	// UnrecoverableRetry: as in Config (default 1h; negative: only on input change).
 	UnrecoverableRetry time.Duration
+	// AwaitPropagation makes GetOrFetch wait, when the only keys it can return
+	// are younger than the policy's PropagationDelay, until they are that old. A
+	// one-shot process (credential_process, exec) hands keys straight to an AWS
+	// client, which fails on a key S3 does not know yet and does not retry.
+	AwaitPropagation bool
 }
 
 // DiskStore caches keys in files, one per profile, for one-shot processes such as
@@ -75,6 +80,7 @@ type DiskStore struct {
 	backoff            Backoff
 	lockTimeout        time.Duration
 	unrecoverableRetry time.Duration
+	awaitPropagation   bool
 	sf                 singleflight.Group // one exchange per profile within a process too
 
 	// Replaced by tests.
@@ -101,6 +107,7 @@ func NewDiskStore(cfg DiskConfig) (*DiskStore, error) {
 		backoff:            cfg.Backoff.withDefaults(),
 		lockTimeout:        cfg.LockTimeout,
 		unrecoverableRetry: cfg.UnrecoverableRetry,
+		awaitPropagation:   cfg.AwaitPropagation,
 		writeFile:          fileutil.WriteFileAtomic,
 		ownedByMe:          fileutil.OwnedByMe,
 	}
@@ -182,7 +189,18 @@ func (s *DiskStore) GetOrFetch(ctx context.Context, profile string, f Fetcher, p
 	if err != nil {
 		return creds.Credentials{}, err
 	}
-	return v.(creds.Credentials), nil
+	h := v.(held)
+	// Keys this new are served only when there are no others, and S3 may not
+	// know them yet (see AwaitPropagation).
+	if wait := h.servableAt.Sub(s.clock.Now()); wait > 0 && s.awaitPropagation {
+		s.log.Info("waiting for new keys to reach S3", logfield.String("profile", profile), logfield.Duration("wait", wait))
+		select {
+		case <-s.clock.After(wait):
+		case <-ctx.Done():
+			return creds.Credentials{}, fmt.Errorf("gave up waiting for the new keys of profile %q to reach S3: %w", profile, ctx.Err())
+		}
+	}
+	return h.c, nil
 }
 
 type diskJob struct {
@@ -194,30 +212,30 @@ type diskJob struct {
 	fp      *string // hashed input fingerprint, read once when needed
 }
 
-func (s *DiskStore) getOrFetch(ctx context.Context, profile, path string, f Fetcher, p Policy) (creds.Credentials, error) {
+func (s *DiskStore) getOrFetch(ctx context.Context, profile, path string, f Fetcher, p Policy) (held, error) {
 	j := &diskJob{s: s, profile: profile, path: path, f: f, p: p}
 	e := s.read(path, profile)
-	if c, done, err := j.decide(e, s.clock.Now()); done {
-		return c, err
+	if h, done, err := j.decide(e, s.clock.Now()); done {
+		return h, err
 	}
 
 	if err := fileutil.EnsurePrivateDir(s.dir); err != nil {
-		return creds.Credentials{}, err
+		return held{}, err
 	}
 	lock := flock.New(path[:len(path)-len(".json")]+".lock", flock.SetPermissions(0o600))
 	old := e.pair(p)
 	haveValid := old.served(s.clock.Now(), p.Floor) != nil
 	locked, err := s.lock(ctx, lock, profile, haveValid)
 	if err != nil {
-		return creds.Credentials{}, err
+		return held{}, err
 	}
 	if !locked { // someone else is refreshing and we still hold valid keys
-		if c, ok := old.pick(s.clock.Now(), p.Floor); ok {
+		if h := old.served(s.clock.Now(), p.Floor); h != nil {
 			s.events.Served(profile, true)
-			return c, nil
+			return *h, nil
 		}
 		if _, err := s.lock(ctx, lock, profile, false); err != nil {
-			return creds.Credentials{}, err
+			return held{}, err
 		}
 	}
 	defer func() {
@@ -227,8 +245,8 @@ func (s *DiskStore) getOrFetch(ctx context.Context, profile, path string, f Fetc
 	}()
 
 	e = s.read(path, profile)
-	if c, done, err := j.decide(e, s.clock.Now()); done {
-		return c, err
+	if h, done, err := j.decide(e, s.clock.Now()); done {
+		return h, err
 	}
 	s.removeTemps(path)
 	return j.fetch(ctx, e)
@@ -274,42 +292,43 @@ func (s *DiskStore) Fresh(profile string, p Policy) (creds.Credentials, bool) {
 	if err != nil {
 		return creds.Credentials{}, false
 	}
-	c, ok := fresh(s.read(path, profile), p, s.clock.Now())
-	if ok {
-		s.events.Served(profile, true)
+	now := s.clock.Now()
+	h, ok := fresh(s.read(path, profile), p, now)
+	if !ok || now.Before(h.servableAt) { // still propagating: GetOrFetch would wait
+		return creds.Credentials{}, false
 	}
-	return c, ok
+	s.events.Served(profile, true)
+	return h.c, true
 }
 
 // fresh picks the keys of e to serve at now when no refresh is due.
-func fresh(e *diskEntry, p Policy, now time.Time) (creds.Credentials, bool) {
+func fresh(e *diskEntry, p Policy, now time.Time) (held, bool) {
 	pr := e.pair(p)
-	c, servable := pr.pick(now, p.Floor)
-	if servable && pr.cur.remaining(now) > p.Floor && now.Before(pr.cur.refreshAt) {
-		return c, true
+	h := pr.served(now, p.Floor)
+	if h != nil && pr.cur.remaining(now) > p.Floor && now.Before(pr.cur.refreshAt) {
+		return *h, true
 	}
-	return creds.Credentials{}, false
+	return held{}, false
 }
 
 // decide answers from the entry when no exchange is needed or allowed.
-func (j *diskJob) decide(e *diskEntry, now time.Time) (creds.Credentials, bool, error) {
-	if c, ok := fresh(e, j.p, now); ok {
+func (j *diskJob) decide(e *diskEntry, now time.Time) (held, bool, error) {
+	if h, ok := fresh(e, j.p, now); ok {
 		j.s.events.Served(j.profile, true)
-		return c, true, nil
+		return h, true, nil
 	}
 	pr := e.pair(j.p)
-	c, servable := pr.pick(now, j.p.Floor)
 	if e != nil && e.Failure != nil && j.blockedBy(e.Failure, now) {
-		if servable {
+		if h := pr.served(now, j.p.Floor); h != nil {
 			j.s.events.Served(j.profile, true)
-			return c, true, nil
+			return *h, true, nil
 		}
 		if pr.cur.c.AccessKeyID != "" {
 			j.s.events.ExpiredRefused(j.profile)
 		}
-		return creds.Credentials{}, true, j.failureErr(e.Failure)
+		return held{}, true, j.failureErr(e.Failure)
 	}
-	return creds.Credentials{}, false, nil
+	return held{}, false, nil
 }
 
 // blockedBy reports whether a recorded failure still forbids an exchange.
@@ -344,7 +363,7 @@ func (j *diskJob) failureErr(f *diskFailure) error {
 }
 
 // fetch runs the exchange under the lock and records its outcome.
-func (j *diskJob) fetch(ctx context.Context, old *diskEntry) (creds.Credentials, error) {
+func (j *diskJob) fetch(ctx context.Context, old *diskEntry) (held, error) {
 	s := j.s
 	fp := j.fingerprint()
 	start := s.clock.Now()
@@ -367,9 +386,8 @@ func (j *diskJob) fetch(ctx context.Context, old *diskEntry) (creds.Credentials,
 			logfield.Object("credentials", got), logfield.Duration("took", took))
 		s.events.Refreshed(j.profile, got, took)
 		pr := next.pair(j.p)
-		c, _ := pr.pick(now, j.p.Floor)
 		s.events.Served(j.profile, false)
-		return c, nil
+		return *pr.served(now, j.p.Floor), nil // checkFetched: the new keys are above the floor
 	}
 
 	class := s.classify(err)
@@ -397,14 +415,14 @@ func (j *diskJob) fetch(ctx context.Context, old *diskEntry) (creds.Credentials,
 	s.log.Warn("exchange failed", logfield.String("profile", j.profile), logfield.Stringer("class", class),
 		logfield.Error(err), logfield.Time("retry_at", rec.RetryAt))
 	s.events.Failed(j.profile, class, err, rec.RetryAt)
-	if c, ok := oldPair.pick(now, j.p.Floor); ok {
+	if h := oldPair.served(now, j.p.Floor); h != nil {
 		s.events.Served(j.profile, true)
-		return c, nil
+		return *h, nil
 	}
 	if oldPair.cur.c.AccessKeyID != "" {
 		s.events.ExpiredRefused(j.profile)
 	}
-	return creds.Credentials{}, &NoCredentialsError{Profile: j.profile, Class: class, Err: err, NextRetry: rec.RetryAt}
+	return held{}, &NoCredentialsError{Profile: j.profile, Class: class, Err: err, NextRetry: rec.RetryAt}
 }
 
 // write stores the entry; a failure to write costs a later exchange, not this one.

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -374,5 +375,62 @@ func TestDiskEntryRoundTrip(t *testing.T) {
 	g := got.pair(p)
 	if g.cur.c != h.c || !g.cur.expiry.Equal(h.expiry) || !g.cur.refreshAt.Equal(h.refreshAt) {
 		t.Errorf("round trip: %+v vs %+v", g.cur, h)
+	}
+}
+
+// With AwaitPropagation, keys minted on a cold cache are returned once they are
+// PropagationDelay old, to this process and to any other that reads them before;
+// Fresh never returns them earlier. A refresh with old keys in hand never waits.
+func TestDiskAwaitPropagation(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	s, err := NewDiskStore(DiskConfig{Dir: filepath.Join(t.TempDir(), "cwcreds"), Clock: clock, AwaitPropagation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ff := newFakeFetcher(clock, time.Hour)
+	p := Policy{PropagationDelay: 3 * time.Second}
+	got := make(chan error, 1)
+	go func() {
+		_, err := s.GetOrFetch(t.Context(), "p", ff, p)
+		got <- err
+	}()
+	if err := clock.BlockUntilContext(t.Context(), 1); err != nil { // waiting on the propagation timer
+		t.Fatal(err)
+	}
+	if _, ok := s.Fresh("p", p); ok {
+		t.Fatal("Fresh returned keys that are still propagating")
+	}
+	select {
+	case err := <-got:
+		t.Fatalf("returned before the keys propagated (%v)", err)
+	default:
+	}
+	clock.Advance(3 * time.Second)
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := s.Fresh("p", p); !ok || c.AccessKeyID != "CWTEST00000001" {
+		t.Fatalf("Fresh after propagation: %v %v", c, ok)
+	}
+
+	// Refresh: the previous keys are returned at once.
+	clock.Advance(45 * time.Minute)
+	c, err := s.GetOrFetch(t.Context(), "p", ff, p)
+	if err != nil || ff.count() != 2 || c.AccessKeyID != "CWTEST00000001" {
+		t.Fatalf("refresh: %v %v, %d fetches", c, err, ff.count())
+	}
+
+	// A caller that gives up while waiting gets an error naming the wait.
+	s2, err := NewDiskStore(DiskConfig{Dir: filepath.Join(t.TempDir(), "cwcreds"), Clock: clock, AwaitPropagation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		_ = clock.BlockUntilContext(t.Context(), 1)
+		cancel()
+	}()
+	if _, err := s2.GetOrFetch(ctx, "q", ff, p); err == nil || !strings.Contains(err.Error(), "reach S3") {
+		t.Fatalf("cancelled wait: %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -82,7 +81,7 @@ func runCredentialProcess(ctx context.Context, env Env, o *credentialProcessOpti
 	if _, err := env.Stdout.Write(out); err != nil {
 		return err
 	}
-	if err := o.remember(env, rec, p); err != nil {
+	if err := o.remember(env, rec, cfg, p); err != nil {
 		logger.Debug("could not leave a memo for cwcreds-credential-process; it will hand the next call over again", zap.Error(err))
 	}
 	return nil
@@ -92,12 +91,12 @@ func runCredentialProcess(ctx context.Context, env Env, o *credentialProcessOpti
 // arguments from the cache without reading the config (fastpath.Remember). Only
 // calls it could have made itself, with no flag but --config and --profile,
 // leave a memo.
-func (o *credentialProcessOptions) remember(env Env, rec *fastpath.Recorder, p *config.Profile) error {
+func (o *credentialProcessOptions) remember(env Env, rec *fastpath.Recorder, cfg *config.Config, p *config.Profile) error {
 	if o.overrides != (config.Overrides{Profile: o.overrides.Profile}) {
 		return nil
 	}
 	workDir := ""
-	if o.resolutionDependsOnWorkDir(env, p) {
+	if cfg.DependsOnWorkDir() {
 		wd, err := os.Getwd()
 		if err != nil {
 			return err
@@ -105,27 +104,6 @@ func (o *credentialProcessOptions) remember(env Env, rec *fastpath.Recorder, p *
 		workDir = wd
 	}
 	return fastpath.Remember(env.Getenv, o.configPath, o.overrides.Profile, rec, resolutionOf(p), workDir)
-}
-
-// resolutionDependsOnWorkDir loads the config again as if run from another
-// folder: relative paths from the environment (CWCREDS_CONFIG, CWCREDS_CACHE_DIR,
-// a relative HOME) make the result depend on where the command runs.
-func (o *credentialProcessOptions) resolutionDependsOnWorkDir(env Env, p *config.Profile) bool {
-	path := o.configPath
-	if path != "" {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			return true
-		}
-		path = abs
-	}
-	elsewhere := filepath.Join(os.TempDir(), "cwcreds-workdir-probe", "nowhere")
-	cfg, err := config.Load(config.LoadOptions{Path: path, Getenv: env.Getenv, Flags: o.overrides, WorkDir: elsewhere})
-	if err != nil {
-		return true
-	}
-	q, err := cfg.Profile("")
-	return err != nil || resolutionOf(q) != resolutionOf(p)
 }
 
 func resolutionOf(p *config.Profile) fastpath.Resolution {

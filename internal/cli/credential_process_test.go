@@ -19,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/cwcreds/cwcreds/internal/config"
@@ -380,5 +383,34 @@ func TestCredentialProcessLeavesAMemo(t *testing.T) {
 	}
 	if pinned != 1 {
 		t.Errorf("%d memos pinned to %s, want 1", pinned, w.dir)
+	}
+}
+
+// S3 refuses a brand-new key for a few seconds. On a cold cache the one-shot
+// commands wait until the key is propagation_delay old, so the first S3 call
+// made with it succeeds; without the wait it fails.
+func TestColdKeysWorkAtOnceOnS3(t *testing.T) {
+	const delay = 1500 * time.Millisecond
+	for _, wait := range []bool{false, true} {
+		w := newWorldWithPropagation(t, delay)
+		if !wait {
+			w.env[config.EnvPropagationDelay] = "0s"
+		}
+		start := time.Now()
+		code, out, errOut := w.run("credential-process")
+		took := time.Since(start)
+		if code != 0 {
+			t.Fatalf("wait=%v: code %d, stderr %q", wait, code, errOut)
+		}
+		k := w.processOutput(out)
+		s3c := s3.New(s3.Options{Region: w.emu.Region(), BaseEndpoint: aws.String(w.emu.S3URL()), UsePathStyle: true,
+			Credentials: credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, "")})
+		_, err := s3c.ListBuckets(t.Context(), &s3.ListBucketsInput{})
+		switch {
+		case wait && (err != nil || took < delay):
+			t.Fatalf("with the wait: took %s, first S3 call: %v", took, err)
+		case !wait && err == nil:
+			t.Fatalf("without the wait the first S3 call succeeded after %s: the test cannot tell the difference", took)
+		}
 	}
 }

@@ -36,7 +36,14 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	emu, err := emulator.New(emulator.Config{KeyPropagationDelay: 0})
+	return newWorldWithPropagation(t, 0)
+}
+
+// newWorldWithPropagation is a world whose S3 side refuses new keys for delay,
+// and whose default profile waits as long (CWCREDS_PROPAGATION_DELAY).
+func newWorldWithPropagation(t testing.TB, delay time.Duration) *world {
+	t.Helper()
+	emu, err := emulator.New(emulator.Config{KeyPropagationDelay: delay})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +80,7 @@ func newWorld(t testing.TB) *world {
 		"CWCREDS_API_ENDPOINT":        emu.APIURL(),
 		"CWCREDS_ORG_ID":              emu.OrgID(),
 		"CWCREDS_TOKEN_FILE":          w.tokenFile,
+		"CWCREDS_PROPAGATION_DELAY":   delay.String(),
 		"AWS_ENDPOINT_URL_S3":         emu.S3URL(),
 		"AWS_REGION":                  emu.Region(),
 		"AWS_DEFAULT_REGION":          emu.Region(),

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/cwcreds/cwcreds/internal/config"
 	"io"
 	"os"
 	"strconv"
@@ -69,6 +70,8 @@ func emulatorExports(emu *emulator.Emulator, tokenFile string) []envVar {
 		{"CWCREDS_DEV_OIDC_ISSUER", emu.DevIssuer().URL()},
 		{"CWCREDS_TOKEN_FILE", tokenFile},
 		{"CWCREDS_EMULATOR", emu.APIURL() + "/_emulator"},
+		// The default profile waits this long before handing out brand-new keys.
+		{config.EnvPropagationDelay, emu.KeyPropagationDelay().String()},
 		{"AWS_ENDPOINT_URL_S3", emu.S3URL()},
 		{"AWS_REGION", emu.Region()},
 		// The AWS CLI v1 and botocore read only AWS_DEFAULT_REGION.

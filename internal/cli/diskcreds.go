@@ -29,7 +29,7 @@ type diskCreds struct {
 }
 
 func newDiskCreds(env Env, p *config.Profile, logger *zap.Logger) (*diskCreds, error) {
-	store, err := cache.NewDiskStore(cache.DiskConfig{Dir: p.CacheDir, Logger: logger})
+	store, err := cache.NewDiskStore(cache.DiskConfig{Dir: p.CacheDir, Logger: logger, AwaitPropagation: true})
 	if err != nil {
 		return nil, err
 	}
@@ -46,9 +46,14 @@ func cachedCredentials(ctx context.Context, env Env, p *config.Profile, logger *
 	return dc.get(ctx)
 }
 
-// policyOf is the profile's refresh rule.
+// policyOf is the profile's refresh rule. A propagation_delay of 0s means none
+// (the cache reads a zero as "the default").
 func policyOf(p *config.Profile) cache.Policy {
-	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: p.PropagationDelay}
+	pd := p.PropagationDelay
+	if pd == 0 {
+		pd = -1
+	}
+	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: pd}
 }
 
 // get returns valid keys: cached, or from one exchange shared with every other

@@ -29,7 +29,14 @@ type Config struct {
 	profiles map[string]*Profile
 	order    []string          // profile names in file order
 	origins  map[string]Origin // by global key, e.g. "org_id"
+
+	dependsOnWorkDir bool
 }
+
+// DependsOnWorkDir reports whether loading resolved a path against the working
+// folder (a relative path from a flag or the environment, or a relative home
+// folder): loaded from another folder, the result could differ.
+func (c *Config) DependsOnWorkDir() bool { return c.dependsOnWorkDir }
 
 // Profile is one named identity → keys recipe, fully resolved: everything an
 // exchange and a cache need, with no further defaulting to do.

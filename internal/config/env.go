@@ -1,6 +1,9 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // fromEnvironment builds a Config holding one profile, `default`, when there is
 // no config file: CWCREDS_TOKEN_FILE gives a token_file source with the oidc
@@ -19,7 +22,7 @@ func (l *loader) fromEnvironment(defaultPath string) (*Config, error) {
 	switch tf, tok := l.getenv(EnvTokenFile), l.getenv(EnvAPIToken); {
 	case tf != "":
 		o := Origin{Kind: OriginEnv, Name: EnvTokenFile}
-		abs, problem, fix := l.paths.abs(EnvTokenFile, tf, l.wd)
+		abs, problem, fix := l.absFromWorkDir(EnvTokenFile, tf)
 		if problem != "" {
 			return nil, errAt(o, "", problem, fix)
 		}
@@ -47,7 +50,16 @@ func (l *loader) fromEnvironment(defaultPath string) (*Config, error) {
 				EnvConfig, EnvTokenFile, EnvOrgID, EnvAPIToken)}
 	}
 	p.origins["exchange"] = defaultOrigin(string(p.Source.Type) + " source")
-	if err := applyTiming(p, "profiles."+DefaultProfileName, timing{}, l.minLifetime); err != nil {
+	var t timing
+	if v := l.getenv(EnvPropagationDelay); v != "" {
+		o := Origin{Kind: OriginEnv, Name: EnvPropagationDelay}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, errAt(o, "propagation_delay", fmt.Sprintf("%s %s is not a duration", EnvPropagationDelay, show(v)), "write a duration such as 5s, or 0s for none")
+		}
+		t.propagationDelay = durSetting{v: d, o: o, set: true}
+	}
+	if err := applyTiming(p, "profiles."+DefaultProfileName, t, l.minLifetime); err != nil {
 		return nil, err
 	}
 	c.profiles[p.Name] = p

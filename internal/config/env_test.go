@@ -2,7 +2,9 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // emulatorExports are the variables `cwcreds dev emulator` prints.
@@ -98,5 +100,53 @@ func TestEnvOnlyErrors(t *testing.T) {
 	c := load(t, "", env, Overrides{})
 	if _, err := c.Profile(""); err == nil || err.Error() != `unknown profile "ci": known profiles are default` {
 		t.Errorf("got %v", err)
+	}
+}
+
+// CWCREDS_PROPAGATION_DELAY sets the environment profile's propagation_delay
+// (`cwcreds dev emulator` exports its own); a bad value is a clear error.
+func TestEnvOnlyPropagationDelay(t *testing.T) {
+	env := emulatorExports(t)
+	env[EnvPropagationDelay] = "2s"
+	p := profile(t, load(t, "", env, Overrides{}), "")
+	if p.PropagationDelay != 2*time.Second || p.Origin("propagation_delay") != (Origin{Kind: OriginEnv, Name: EnvPropagationDelay}) {
+		t.Errorf("propagation delay %s from %+v", p.PropagationDelay, p.Origin("propagation_delay"))
+	}
+	env[EnvPropagationDelay] = "0s"
+	if p := profile(t, load(t, "", env, Overrides{}), ""); p.PropagationDelay != 0 {
+		t.Errorf("0s gave %s", p.PropagationDelay)
+	}
+	for _, bad := range []string{"soon", "-1s", "5"} {
+		env[EnvPropagationDelay] = bad
+		_, err := Load(LoadOptions{Getenv: func(k string) string { return env[k] }, HomeDir: testHome})
+		if err == nil || !strings.Contains(err.Error(), EnvPropagationDelay) || !strings.Contains(err.Error(), "5s") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	env[EnvPropagationDelay] = "15m" // not under refresh_margin minus min_ttl
+	if _, err := Load(LoadOptions{Getenv: func(k string) string { return env[k] }, HomeDir: testHome}); err == nil {
+		t.Error("a propagation delay as long as the refresh margin was accepted")
+	}
+}
+
+// Paths from flags or the environment that are relative make the result depend
+// on the working folder; absolute ones do not.
+func TestDependsOnWorkDir(t *testing.T) {
+	env := emulatorExports(t)
+	if c := load(t, "", env, Overrides{}); c.DependsOnWorkDir() {
+		t.Error("absolute paths only, but DependsOnWorkDir")
+	}
+	env[EnvCacheDir] = "rel/cache"
+	if c := load(t, "", env, Overrides{}); !c.DependsOnWorkDir() {
+		t.Error("relative CWCREDS_CACHE_DIR, but not DependsOnWorkDir")
+	}
+	env[EnvCacheDir] = "~/cache"
+	if c := load(t, "", env, Overrides{}); c.DependsOnWorkDir() {
+		t.Error("~ under an absolute home, but DependsOnWorkDir")
+	}
+	delete(env, EnvCacheDir)
+	env[EnvTokenFile] = "token"
+	if c := load(t, "", env, Overrides{}); !c.DependsOnWorkDir() {
+		t.Error("relative CWCREDS_TOKEN_FILE, but not DependsOnWorkDir")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"time"
 )
 
@@ -35,6 +37,8 @@ const (
 	// config file; EnvAPIToken is also the default variable of an api_token source.
 	EnvTokenFile = "CWCREDS_TOKEN_FILE"
 	EnvAPIToken  = "CW_API_TOKEN"
+	// EnvPropagationDelay sets the default profile's propagation_delay.
+	EnvPropagationDelay = "CWCREDS_PROPAGATION_DELAY"
 	// Lower-precedence fallbacks, below the config file: the same variables the
 	// AWS SDKs read, so `cwcreds dev emulator`'s exports are enough.
 	EnvAWSEndpointS3 = "AWS_ENDPOINT_URL_S3"
@@ -68,7 +72,7 @@ type LoadOptions struct {
 	// (paths in the file are relative to the file's folder); "" means os.Getwd.
 	WorkDir string
 	// HomeDir expands `~` and locates the default files; "" means $HOME, then
-	// os.UserHomeDir.
+	// (on Windows) %USERPROFILE%, both read through Getenv.
 	HomeDir string
 	// MinLifetime is the shortest `lifetime` accepted; 0 means MinLifetime.
 	// Tests and dev mode lower it to see several refreshes quickly.
@@ -88,11 +92,20 @@ func Load(opts LoadOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	c, err := l.load(opts)
+	if err != nil {
+		return nil, err
+	}
+	c.dependsOnWorkDir = l.usedWorkDir
+	return c, nil
+}
+
+func (l *loader) load(opts LoadOptions) (*Config, error) {
 	path, pathOrigin, explicit := l.locate(opts.Path)
 	if path == "" {
 		return l.fromEnvironment("")
 	}
-	abs, problem, fix := l.paths.abs("config file", path, l.wd)
+	abs, problem, fix := l.absFromWorkDir("config file", path)
 	if problem != "" {
 		return nil, errAt(pathOrigin, "", problem, fix)
 	}
@@ -118,7 +131,18 @@ type loader struct {
 	flags       Overrides
 	paths       pathResolver
 	wd          string
+	usedWorkDir bool // see Config.DependsOnWorkDir
 	minLifetime time.Duration
+}
+
+// absFromWorkDir resolves a path from a flag or the environment: relative paths
+// are relative to the working folder, which then becomes an input of the result.
+func (l *loader) absFromWorkDir(field, v string) (string, string, string) {
+	tilde := v == "~" || strings.HasPrefix(v, "~/") || strings.HasPrefix(v, `~\`)
+	if !filepath.IsAbs(v) && !(tilde && filepath.IsAbs(l.paths.home)) {
+		l.usedWorkDir = true
+	}
+	return l.paths.abs(field, v, l.wd)
 }
 
 func newLoader(opts LoadOptions) (*loader, error) {
@@ -139,10 +163,13 @@ func newLoader(opts LoadOptions) (*loader, error) {
 	if home == "" {
 		home = l.getenv("HOME")
 	}
-	if home == "" {
-		home, _ = os.UserHomeDir() // no home: `~` paths and default locations are refused
+	if home == "" && runtime.GOOS == "windows" {
+		home = l.getenv("USERPROFILE") // what os.UserHomeDir reads there
 	}
-	l.paths = pathResolver{home: home}
+	if home != "" && !filepath.IsAbs(home) {
+		l.usedWorkDir = true // default locations below a relative home
+	}
+	l.paths = pathResolver{home: home} // no home: `~` paths and default locations are refused
 	return l, nil
 }
 
@@ -336,12 +363,10 @@ func (l *loader) globalDefault(key string) setting {
 func (l *loader) checkValue(k globalKey, field string, s setting, fileDir string) (string, error) {
 	var v, problem, fix string
 	switch {
+	case k.isPath && s.o.Kind == OriginFile:
+		v, problem, fix = l.paths.abs(field, s.v, fileDir)
 	case k.isPath:
-		base := l.wd
-		if s.o.Kind == OriginFile {
-			base = fileDir
-		}
-		v, problem, fix = l.paths.abs(field, s.v, base)
+		v, problem, fix = l.absFromWorkDir(field, s.v)
 	case k.check != nil:
 		v, problem, fix = k.check(field, s.v)
 	default:

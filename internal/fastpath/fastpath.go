@@ -50,6 +50,12 @@ type Env struct {
 
 // Run answers one credential_process call and returns the exit code.
 func Run(env Env) int {
+	if len(env.Args) > 0 && env.Args[0] == "credential-process" {
+		// Only a copy of this binary installed as cwcreds hands a call over this way;
+		// handing it over again would never end.
+		fmt.Fprintf(env.Stderr, "%s: this binary was run as cwcreds credential-process: install the real cwcreds next to it\n", Name)
+		return 1
+	}
 	if out, ok := warm(env); ok {
 		if _, err := env.Stdout.Write(out); err != nil {
 			fmt.Fprintf(env.Stderr, "%s: could not write the credentials: %v\n", Name, err)

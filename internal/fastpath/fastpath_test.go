@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -130,6 +131,7 @@ func (s *scene) cache(profile string, lifetime time.Duration) creds.Credentials 
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	s.clock.Advance(10 * time.Second) // past the propagation delay: servable
 	return got
 }
 
@@ -239,7 +241,14 @@ func TestEverythingElseGoesToCwcreds(t *testing.T) {
 			s.cache(testProfile, time.Hour)
 			s.remember(s.config, "", "")
 			data, _ := os.ReadFile(s.memoFile())
-			s.write(s.memoFile(), strings.Replace(string(data), `"version":1`, `"version":2`, 1), 0o600)
+			s.write(s.memoFile(), strings.Replace(string(data), fmt.Sprintf(`"version":%d`, memoVersion), `"version":99`, 1), 0o600)
+			return []string{"--config", s.config}
+		}},
+		{"memo written by another cwcreds build", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			data, _ := os.ReadFile(s.memoFile())
+			s.write(s.memoFile(), strings.Replace(string(data), `"mod_time_ns":`, `"mod_time_ns":1`, 1), 0o600)
 			return []string{"--config", s.config}
 		}},
 		{"memo pinned to another working folder", func(s *scene) []string {
@@ -255,6 +264,12 @@ func TestEverythingElseGoesToCwcreds(t *testing.T) {
 		{"another profile's keys only", func(s *scene) []string {
 			s.cache("other", time.Hour)
 			s.remember(s.config, "", "")
+			return []string{"--config", s.config}
+		}},
+		{"keys still propagating", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			s.clock.Advance(-8 * time.Second) // 2s after the fetch; propagation_delay is 5s
 			return []string{"--config", s.config}
 		}},
 		{"keys due for refresh", func(s *scene) []string {
@@ -310,15 +325,25 @@ func TestEverythingElseGoesToCwcreds(t *testing.T) {
 		}},
 		{"a flag only cwcreds knows", func(s *scene) []string {
 			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			s.remember(s.config, testProfile, "")
 			return []string{"--config", s.config, "--log-level", "debug"}
 		}},
-		{"help", func(s *scene) []string { return []string{"--help"} }},
+		{"help", func(s *scene) []string {
+			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			return []string{"--help"}
+		}},
 		{"flag without its value", func(s *scene) []string {
 			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			s.remember(s.config, testProfile, "")
 			return []string{"--config", s.config, "--profile"}
 		}},
 		{"stray argument", func(s *scene) []string {
 			s.cache(testProfile, time.Hour)
+			s.remember(s.config, "", "")
+			s.remember(s.config, testProfile, "")
 			return []string{"--config", s.config, "extra"}
 		}},
 	} {
@@ -464,6 +489,7 @@ func TestMemoOfTheEnvironmentProfile(t *testing.T) {
 	if _, err := store.GetOrFetch(context.Background(), p.Name, fetcherFunc(func(context.Context) (creds.Credentials, error) { return keys, nil }), policyOf(p)); err != nil {
 		t.Fatal(err)
 	}
+	s.clock.Advance(10 * time.Second)
 	s.remember("", "", "")
 	data, err := os.ReadFile(s.memoFile())
 	if err != nil {
@@ -516,8 +542,8 @@ func FuzzReadMemo(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(good)
-	f.Add([]byte(`{"version":1}`))
-	f.Add([]byte(`{"version":1,"profile":"p","cache_dir":"/c","env":"` + strings.Repeat("0", 64) + `"} {}`))
+	f.Add([]byte(`{"version":2}`))
+	f.Add([]byte(`{"version":2,"profile":"p","cache_dir":"/c","env":"` + strings.Repeat("0", 64) + `"} {}`))
 	dir := filepath.Join(f.TempDir(), "memos")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		f.Fatal(err)
@@ -532,4 +558,32 @@ func FuzzReadMemo(f *testing.F) {
 			t.Fatalf("accepted an incomplete memo: %+v", m)
 		}
 	})
+}
+
+// A copy of this binary installed as cwcreds would be handed its own calls.
+func TestRefusesToBeHandedItsOwnCall(t *testing.T) {
+	s := newScene(t)
+	code, out, errOut := s.run("credential-process", "--profile", testProfile)
+	if code != 1 || out != "" || len(s.handOffs) != 0 || !strings.Contains(errOut, "install the real cwcreds") {
+		t.Fatalf("exit %d, stdout %q, stderr %q, hand-offs %q", code, out, errOut, s.handOffs)
+	}
+}
+
+// Durations below a millisecond survive the memo exactly: the small binary must
+// apply the very policy the full one does.
+func TestMemoKeepsThePolicyExactly(t *testing.T) {
+	s := newScene(t)
+	rec := NewRecorder(s.getenv, config.ReadConfigFile)
+	if _, err := config.Load(config.LoadOptions{Path: s.config, Getenv: rec.Getenv, ReadFile: rec.ReadFile}); err != nil {
+		t.Fatal(err)
+	}
+	want := Resolution{Profile: testProfile, CacheDir: s.cacheDir, Policy: cache.Policy{
+		RefreshMargin: 20*time.Minute + 333*time.Microsecond + 7, Floor: time.Minute + 1, PropagationDelay: -1}}
+	if err := Remember(s.getenv, s.config, "", rec, want, ""); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := recall(s.getenv, func() (string, error) { return s.wd, nil }, s.config, "")
+	if !ok || got != want {
+		t.Fatalf("recalled %+v (%v), want %+v", got, ok, want)
+	}
 }

@@ -39,11 +39,15 @@ type memo struct {
 	Files    []memoFile `json:"files"`     // the files Load read
 	WorkDir  string     `json:"work_dir,omitempty"`
 
-	Profile            string `json:"profile"`
-	CacheDir           string `json:"cache_dir"`
-	RefreshMarginMS    int64  `json:"refresh_margin_ms"`
-	FloorMS            int64  `json:"floor_ms"`
-	PropagationDelayMS int64  `json:"propagation_delay_ms"`
+	// Writer is the cwcreds binary that resolved it: another build may resolve
+	// differently, so an upgrade voids every memo.
+	Writer binaryStamp `json:"writer"`
+
+	Profile          string        `json:"profile"`
+	CacheDir         string        `json:"cache_dir"`
+	RefreshMargin    time.Duration `json:"refresh_margin_ns"`
+	Floor            time.Duration `json:"floor_ns"`
+	PropagationDelay time.Duration `json:"propagation_delay_ns"`
 }
 
 type memoFile struct {
@@ -51,8 +55,23 @@ type memoFile struct {
 	Digest string `json:"digest"` // hash of the content, or absentFile
 }
 
+type binaryStamp struct {
+	Path    string `json:"path"`
+	Size    int64  `json:"size"`
+	ModTime int64  `json:"mod_time_ns"`
+}
+
+// stampOf identifies the binary at path by size and modification time.
+func stampOf(path string) (binaryStamp, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return binaryStamp{}, err
+	}
+	return binaryStamp{Path: path, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}, nil
+}
+
 const (
-	memoVersion  = 1
+	memoVersion  = 2
 	maxMemoBytes = 64 << 10
 	// maxMemoFileBytes bounds what is hashed of a config file: Load refuses
 	// files over 1 MiB, so a bigger one has changed anyway.
@@ -155,11 +174,18 @@ func Remember(getenv func(string) string, configArg, profileArg string, rec *Rec
 	if err != nil {
 		return err
 	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	writer, err := stampOf(exe)
+	if err != nil {
+		return err
+	}
 	m := memo{
-		Version: memoVersion, ConfigArg: configArg, ProfileArg: profileArg, WorkDir: workDir,
+		Version: memoVersion, ConfigArg: configArg, ProfileArg: profileArg, WorkDir: workDir, Writer: writer,
 		Profile: res.Profile, CacheDir: res.CacheDir,
-		RefreshMarginMS: res.Policy.RefreshMargin.Milliseconds(), FloorMS: res.Policy.Floor.Milliseconds(),
-		PropagationDelayMS: res.Policy.PropagationDelay.Milliseconds(),
+		RefreshMargin: res.Policy.RefreshMargin, Floor: res.Policy.Floor, PropagationDelay: res.Policy.PropagationDelay,
 	}
 	for n := range rec.env {
 		m.EnvNames = append(m.EnvNames, n)
@@ -203,16 +229,16 @@ func recall(getenv func(string) string, getwd func() (string, error), configArg,
 			return Resolution{}, false
 		}
 	}
+	if stamp, err := stampOf(m.Writer.Path); err != nil || stamp != m.Writer {
+		return Resolution{}, false
+	}
 	for _, f := range m.Files {
 		if fileDigest(f.Path) != f.Digest {
 			return Resolution{}, false
 		}
 	}
-	return Resolution{Profile: m.Profile, CacheDir: m.CacheDir, Policy: cache.Policy{
-		RefreshMargin:    time.Duration(m.RefreshMarginMS) * time.Millisecond,
-		Floor:            time.Duration(m.FloorMS) * time.Millisecond,
-		PropagationDelay: time.Duration(m.PropagationDelayMS) * time.Millisecond,
-	}}, true
+	return Resolution{Profile: m.Profile, CacheDir: m.CacheDir,
+		Policy: cache.Policy{RefreshMargin: m.RefreshMargin, Floor: m.Floor, PropagationDelay: m.PropagationDelay}}, true
 }
 
 // readMemo reads a memo it can trust: a regular 0600 file of this user's, in a

@@ -217,6 +217,9 @@ func (e *Emulator) AdminPrincipal() string { return cwobject.PrincipalPrefixUser
 // Region returns the region the buckets report and S3 signs with.
 func (e *Emulator) Region() string { return e.cfg.Region }
 
+// KeyPropagationDelay is how long a new key is refused by the S3 endpoint.
+func (e *Emulator) KeyPropagationDelay() time.Duration { return e.cfg.KeyPropagationDelay }
+
 // DevIssuer returns the built-in OIDC issuer. Start replaces it with one whose URL
 // is the real API address (unless Config.DevIssuerURL was set), so fetch it after
 // Start; tokens minted by the earlier one no longer verify.
