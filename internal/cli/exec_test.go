@@ -16,9 +16,10 @@ import (
 )
 
 // testExec runs the AWS CLI and shell commands inside `cwcreds exec`, with static
-// keys and with --server.
+// keys and with --server. The emulator's S3 side refuses new keys for a moment,
+// as CoreWeave's does: both forms must wait that out before starting the command.
 func testExec(t *testing.T, bin string) {
-	w := newWorld(t)
+	w := newWorldWithPropagation(t, 1500*time.Millisecond)
 	// The command gets endpoint and region from exec alone (the profile's, set
 	// through cwcreds's own variables here), and a caller's stray AWS_PROFILE and
 	// keys must not reach it.
@@ -54,8 +55,8 @@ test -z "${AWS_ACCESS_KEY_ID:-}" && test -z "${AWS_SECRET_ACCESS_KEY:-}" && test
 case "$AWS_CONTAINER_CREDENTIALS_FULL_URI" in http://127.0.0.1:*/v1/credentials) ;; *) exit 10 ;; esac
 test "$(stat -c %a "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" = 600
 echo "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
-aws configure list | grep -q container-role
 aws s3api create-bucket --bucket server-bucket >/dev/null
+aws configure list | grep -q container-role
 aws s3 ls`
 		r := w.runProc(ctx, nil, env, bin, "exec", "--server", "--", "sh", "-c", script)
 		if r.code != 0 || !strings.Contains(r.stdout, "server-bucket") {
