@@ -191,7 +191,7 @@ func Remember(getenv func(string) string, configArg, profileArg string, rec *Rec
 		m.EnvNames = append(m.EnvNames, n)
 	}
 	slices.Sort(m.EnvNames)
-	m.Env = envDigest(m.EnvNames, rec.getenv)
+	m.Env = envDigest(m.EnvNames, func(name string) string { return rec.env[name] }) // what Load saw
 	for p, d := range rec.files {
 		m.Files = append(m.Files, memoFile{Path: p, Digest: d})
 	}
