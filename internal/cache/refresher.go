@@ -330,6 +330,28 @@ func (r *Refresher) noCredsLocked(now time.Time) *NoCredentialsError {
 	return e
 }
 
+// AwaitPropagated waits until the keys Get would serve now are PropagationDelay
+// old, so that S3 knows them. Only the very first keys can be younger (later ones
+// replace the old only once propagated); a process that hands them to a command
+// at once calls this first. With no keys it returns at once.
+func (r *Refresher) AwaitPropagated(ctx context.Context) error {
+	now := r.s.clock.Now()
+	h := r.snap.Load().served(now, r.s.policy.Floor)
+	if h == nil {
+		return nil
+	}
+	wait := h.fetchedAt.Add(r.s.policy.PropagationDelay).Sub(now)
+	if wait <= 0 {
+		return nil
+	}
+	select {
+	case <-r.s.clock.After(wait):
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("gave up waiting for the new keys of profile %q to reach S3: %w", r.s.profile, ctx.Err())
+	}
+}
+
 // Status is a secret-free picture of a Refresher for `cwcreds status` and readiness.
 type Status struct {
 	Profile string

@@ -418,3 +418,39 @@ func TestStatusDescribesServedKeys(t *testing.T) {
 		t.Errorf("status: %+v", st)
 	}
 }
+
+// AwaitPropagated holds the very first keys back until they are PropagationDelay
+// old, returns at once for propagated keys, and gives up with the context.
+func TestAwaitPropagated(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	ff := newFakeFetcher(clock, time.Hour)
+	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, Policy: Policy{PropagationDelay: 3 * time.Second}})
+	if err := r.AwaitPropagated(t.Context()); err != nil {
+		t.Fatalf("no keys yet: %v", err)
+	}
+	if _, err := r.Get(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := r.AwaitPropagated(ctx); err == nil || !strings.Contains(err.Error(), "reach S3") {
+		t.Fatalf("cancelled: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.AwaitPropagated(t.Context()) }()
+	if err := clock.BlockUntilContext(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("returned before the keys propagated: %v", err)
+	default:
+	}
+	clock.Advance(3 * time.Second)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AwaitPropagated(t.Context()); err != nil {
+		t.Fatalf("propagated keys: %v", err)
+	}
+}

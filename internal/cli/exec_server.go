@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -81,7 +80,7 @@ func startPrivateEndpoint(ctx context.Context, env Env, p *config.Profile, logge
 	}
 	// Brand-new keys are refused by S3 for a moment; the command's first call
 	// must not be.
-	if err := awaitPropagated(ctx, ref, p); err != nil {
+	if err := ref.AwaitPropagated(ctx); err != nil {
 		return nil, err
 	}
 
@@ -110,21 +109,4 @@ func startPrivateEndpoint(ctx context.Context, env Env, p *config.Profile, logge
 	url := server.EndpointURL(ln.Addr(), "")
 	logger.Debug("private credentials endpoint ready", zap.String("url", url), zap.String("profile", p.Name))
 	return &privateEndpoint{url: url, tokenFile: tokenFile, stop: stop}, nil
-}
-
-// awaitPropagated waits until the keys ref serves are the profile's
-// propagation_delay old.
-func awaitPropagated(ctx context.Context, ref *cache.Refresher, p *config.Profile) error {
-	st := ref.Status()
-	if st.Propagated || st.FetchedAt.IsZero() {
-		return nil
-	}
-	t := time.NewTimer(time.Until(st.FetchedAt.Add(p.PropagationDelay)))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("gave up waiting for the new keys of profile %q to reach S3: %w", p.Name, ctx.Err())
-	}
 }
