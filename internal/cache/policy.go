@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cwcreds/cwcreds/internal/creds"
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // Defaults of Policy and Backoff.
@@ -13,14 +14,10 @@ const (
 	DefaultRefreshMargin    = 15 * time.Minute // botocore's advisory refresh window
 	DefaultFloor            = time.Minute
 	DefaultPropagationDelay = 5 * time.Second
-	DefaultJitter           = 0.10
+	DefaultJitter           = keypolicy.DefaultJitter
 	DefaultBackoffBase      = time.Second
 	DefaultBackoffMax       = 5 * time.Minute
 )
-
-// fetchAllowance is added to every refresh lead so that a refresh that starts on
-// time has finished before callers would see less than Policy.Target left.
-const fetchAllowance = 30 * time.Second
 
 // Policy is the refresh rule shared by the memory, disk and agent caches.
 //
@@ -95,15 +92,11 @@ func (p Policy) validate() error {
 // Target is the least time left callers see for keys of the given lifetime, when
 // refreshes succeed on time.
 func (p Policy) Target(lifetime time.Duration) time.Duration {
-	t := max(p.RefreshMargin, lifetime/3)
-	if p.leadFor(t, 1) > lifetime/2 {
-		return lifetime / 3
-	}
-	return t
+	return keypolicy.Target(p.RefreshMargin, lifetime, p.PropagationDelay, p.Jitter)
 }
 
 func (p Policy) leadFor(target time.Duration, u float64) time.Duration {
-	return target + time.Duration(float64(target)*p.Jitter*u) + p.PropagationDelay + fetchAllowance
+	return keypolicy.Lead(target, p.PropagationDelay, p.Jitter, u)
 }
 
 // lead is how long before expiry a refresh of keys with this lifetime starts.

@@ -3,6 +3,8 @@ package cache
 import (
 	"testing"
 	"time"
+
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 func TestPolicyTarget(t *testing.T) {
@@ -32,7 +34,7 @@ func TestPolicyLead(t *testing.T) {
 			if l > lifetime/2 {
 				t.Errorf("lead(%s,%g) = %s exceeds half the lifetime", lifetime, u, l)
 			}
-			if lifetime >= 15*time.Minute && l < target+p.PropagationDelay+fetchAllowance {
+			if lifetime >= 15*time.Minute && l < target+p.PropagationDelay+keypolicy.FetchAllowance {
 				t.Errorf("lead(%s,%g) = %s leaves callers less than the target %s", lifetime, u, l, target)
 			}
 		}

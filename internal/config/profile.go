@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // profileKeys are the settings allowed in a profile.
@@ -195,6 +197,12 @@ func applyTiming(p *Profile, field string, t timing, minLifetime time.Duration) 
 		default:
 			return errAt(pd.o, f("propagation_delay"), fmt.Sprintf("%s %s plus min_ttl %s is not shorter than refresh_margin %s", f("propagation_delay"), fmtDur(pd.v), fmtDur(mt.v), fmtDur(rm.v)), fix)
 		}
+	}
+
+	// A margin the refresh arithmetic cannot keep would silently become lifetime/3.
+	if maxRM := keypolicy.MaxRefreshMargin(lt.v, pd.v, keypolicy.DefaultJitter); rm.set && rm.v > lt.v/3 && rm.v > maxRM {
+		return errAt(rm.o, f("refresh_margin"), fmt.Sprintf("%s %s is too long for the %s lifetime: a refresh starts margin+10%% plus propagation_delay and 30s before expiry, which must fit in half the lifetime", f("refresh_margin"), fmtDur(rm.v), fmtDur(lt.v)),
+			fmt.Sprintf("use %s or less, or a longer lifetime", fmtDur(maxRM)))
 	}
 
 	p.Lifetime, p.origins["lifetime"] = lt.v, lt.o
