@@ -62,12 +62,12 @@ func BenchmarkDiskGetOrFetchWarm(b *testing.B) {
 	}
 	ff := newFakeFetcher(clock, time.Hour)
 	ctx := context.Background()
-	if _, err := s.GetOrFetch(ctx, "default", ff, Policy{}); err != nil {
+	if _, err := s.GetOrFetch(ctx, Key{Profile: "default"}, ff, Policy{}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.GetOrFetch(ctx, "default", ff, Policy{}); err != nil {
+		if _, err := s.GetOrFetch(ctx, Key{Profile: "default"}, ff, Policy{}); err != nil {
 			b.Fatal(err)
 		}
 	}

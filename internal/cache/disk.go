@@ -63,6 +63,20 @@ type DiskConfig struct {
 	// one-shot process (credential_process, exec) hands keys straight to an AWS
 	// client, which fails on a key S3 does not know yet and does not retry.
 	AwaitPropagation bool
+	// Warn, when set, is told in one line about every problem that makes the cache
+	// ignore or fail to keep a file (besides the log): a one-shot process logs only
+	// errors by default, and a cache that silently never works costs an exchange
+	// per call.
+	Warn func(message string)
+}
+
+// Key names one cache entry: the profile, and a fingerprint of everything that
+// decides which identity and which keys the profile gets (its source, org,
+// endpoint, exchange, lifetime…). An entry written under another Identity is a
+// miss: a profile whose settings changed never gets the old identity's keys.
+type Key struct {
+	Profile  string
+	Identity string
 }
 
 // DiskStore caches keys in files, one per profile, for one-shot processes such as
@@ -81,6 +95,7 @@ type DiskStore struct {
 	lockTimeout        time.Duration
 	unrecoverableRetry time.Duration
 	awaitPropagation   bool
+	warn               func(string)
 	sf                 singleflight.Group // one exchange per profile within a process too
 
 	// Replaced by tests.
@@ -108,6 +123,7 @@ func NewDiskStore(cfg DiskConfig) (*DiskStore, error) {
 		lockTimeout:        cfg.LockTimeout,
 		unrecoverableRetry: cfg.UnrecoverableRetry,
 		awaitPropagation:   cfg.AwaitPropagation,
+		warn:               cfg.Warn,
 		writeFile:          fileutil.WriteFileAtomic,
 		ownedByMe:          fileutil.OwnedByMe,
 	}
@@ -117,6 +133,9 @@ func NewDiskStore(cfg DiskConfig) (*DiskStore, error) {
 	s.log = logfield.OrNop(s.log)
 	if s.events == nil {
 		s.events = NopEvents{}
+	}
+	if s.warn == nil {
+		s.warn = func(string) {}
 	}
 	if s.classify == nil {
 		s.classify = DefaultClassify
@@ -171,7 +190,7 @@ func (s *DiskStore) Remove(profile string) error {
 // As in memory, previous keys are returned while new ones are younger than
 // p.PropagationDelay unless they are below the floor; on a cold cache the new keys
 // are returned at once.
-func (s *DiskStore) GetOrFetch(ctx context.Context, profile string, f Fetcher, p Policy) (creds.Credentials, error) {
+func (s *DiskStore) GetOrFetch(ctx context.Context, k Key, f Fetcher, p Policy) (creds.Credentials, error) {
 	if f == nil {
 		return creds.Credentials{}, errors.New("no fetcher given: the disk cache needs something to get keys from")
 	}
@@ -179,12 +198,13 @@ func (s *DiskStore) GetOrFetch(ctx context.Context, profile string, f Fetcher, p
 	if err := p.validate(); err != nil {
 		return creds.Credentials{}, err
 	}
+	profile := k.Profile
 	path, err := s.Path(profile)
 	if err != nil {
 		return creds.Credentials{}, err
 	}
-	v, err, _ := s.sf.Do(profile, func() (any, error) {
-		return s.getOrFetch(ctx, profile, path, f, p)
+	v, err, _ := s.sf.Do(profile+"\x00"+k.Identity, func() (any, error) {
+		return s.getOrFetch(ctx, k, path, f, p)
 	})
 	if err != nil {
 		return creds.Credentials{}, err
@@ -205,6 +225,7 @@ func (s *DiskStore) GetOrFetch(ctx context.Context, profile string, f Fetcher, p
 
 type diskJob struct {
 	s       *DiskStore
+	key     Key
 	profile string
 	path    string
 	f       Fetcher
@@ -212,24 +233,36 @@ type diskJob struct {
 	fp      *string // hashed input fingerprint, read once when needed
 }
 
-func (s *DiskStore) getOrFetch(ctx context.Context, profile, path string, f Fetcher, p Policy) (held, error) {
-	j := &diskJob{s: s, profile: profile, path: path, f: f, p: p}
-	e := s.read(path, profile)
+func (s *DiskStore) getOrFetch(ctx context.Context, k Key, path string, f Fetcher, p Policy) (held, error) {
+	profile := k.Profile
+	j := &diskJob{s: s, key: k, profile: profile, path: path, f: f, p: p}
+	e := s.read(path, k, p)
 	if h, done, err := j.decide(e, s.clock.Now()); done {
 		return h, err
 	}
 
 	if err := fileutil.EnsurePrivateDir(s.dir); err != nil {
-		return held{}, err
+		if !fileutil.IsNoRoom(err) {
+			return held{}, err
+		}
+		s.warn(fmt.Sprintf("%v: exchanging without the cache", err))
+		return j.fetch(ctx, e)
 	}
-	lock := flock.New(path[:len(path)-len(".json")]+".lock", flock.SetPermissions(0o600))
+	lock := flock.New(path[:len(path)-len(".json")]+".lock", flock.SetPermissions(0o600),
+		flock.SetFlag(os.O_CREATE|os.O_RDONLY|fileutil.NoBlockFlags))
+	defer lock.Close()
 	old := e.pair(p)
 	haveValid := old.served(s.clock.Now(), p.Floor) != nil
 	locked, err := s.lock(ctx, lock, profile, haveValid)
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoRoomForLock):
+		// A read-only or full filesystem: exchange without the lock rather than fail.
+		s.warn(err.Error())
+		s.removeTemps(path)
+		return j.fetch(ctx, e)
+	case err != nil:
 		return held{}, err
-	}
-	if !locked { // someone else is refreshing and we still hold valid keys
+	case !locked: // someone else is refreshing and we still hold valid keys
 		if h := old.served(s.clock.Now(), p.Floor); h != nil {
 			s.events.Served(profile, true)
 			return *h, nil
@@ -244,7 +277,7 @@ func (s *DiskStore) getOrFetch(ctx context.Context, profile, path string, f Fetc
 		}
 	}()
 
-	e = s.read(path, profile)
+	e = s.read(path, k, p)
 	if h, done, err := j.decide(e, s.clock.Now()); done {
 		return h, err
 	}
@@ -255,27 +288,57 @@ func (s *DiskStore) getOrFetch(ctx context.Context, profile, path string, f Fetc
 // lock takes the profile's lock. With valid keys in hand it only tries once (their
 // holder is refreshing; the old keys are fine meanwhile); otherwise it waits up to
 // LockTimeout.
+//
+// The lock file is opened without blocking or following links, and must be a
+// regular file of this user's: a FIFO put there would otherwise hang the process.
 func (s *DiskStore) lock(ctx context.Context, l *flock.Flock, profile string, haveValid bool) (bool, error) {
+	var ok bool
+	var err error
 	if haveValid {
-		ok, err := l.TryLock()
-		if err != nil {
-			return false, fmt.Errorf("could not lock %s: %w", l.Path(), err)
-		}
-		return ok, nil
+		ok, err = l.TryLock()
+	} else {
+		lctx, cancel := context.WithTimeout(ctx, s.lockTimeout)
+		defer cancel()
+		ok, err = l.TryLockContext(lctx, lockRetryDelay)
 	}
-	lctx, cancel := context.WithTimeout(ctx, s.lockTimeout)
-	defer cancel()
-	ok, err := l.TryLockContext(lctx, lockRetryDelay)
 	switch {
 	case ok:
+		if err := s.checkLockFile(l); err != nil {
+			_ = l.Unlock()
+			return false, err
+		}
 		return true, nil
+	case err == nil: // TryLock: held by another process
+		return false, nil
 	case ctx.Err() != nil:
 		return false, fmt.Errorf("gave up waiting for the cache lock of profile %q: %w", profile, ctx.Err())
 	case errors.Is(err, context.DeadlineExceeded):
 		return false, fmt.Errorf("another cwcreds process has been refreshing profile %q for over %s (lock %s): try again, or stop that process", profile, s.lockTimeout, l.Path())
+	case fileutil.IsNoRoom(err):
+		return false, fmt.Errorf("%w %s (%v): exchanging without it", errNoRoomForLock, l.Path(), err)
 	default:
+		if fi, lerr := os.Lstat(l.Path()); lerr == nil && fileutil.CheckPrivateFile(fi) != nil {
+			return false, badLockFile(l.Path(), fileutil.CheckPrivateFile(fi))
+		}
 		return false, fmt.Errorf("could not lock %s: %w", l.Path(), err)
 	}
+}
+
+var errNoRoomForLock = errors.New("could not create the cache lock")
+
+func (s *DiskStore) checkLockFile(l *flock.Flock) error {
+	fi, err := l.Stat()
+	if err != nil {
+		return fmt.Errorf("could not check the cache lock %s: %w", l.Path(), err)
+	}
+	if err := fileutil.CheckPrivateFile(fi); err != nil {
+		return badLockFile(l.Path(), err)
+	}
+	return nil
+}
+
+func badLockFile(path string, why error) error {
+	return fmt.Errorf("cache lock %s cannot be used: %v; remove it and try again", path, why)
 }
 
 // Fresh returns profile's cached keys when GetOrFetch would return them at once:
@@ -283,21 +346,25 @@ func (s *DiskStore) lock(ctx context.Context, l *flock.Flock, profile string, ha
 // refresh. It never locks, writes or fetches, and says false for everything else
 // (a miss, keys due for refresh, a file it would replace, a remembered failure).
 // The small cwcreds-credential-process binary answers from it alone.
-func (s *DiskStore) Fresh(profile string, p Policy) (creds.Credentials, bool) {
+func (s *DiskStore) Fresh(k Key, p Policy) (creds.Credentials, bool) {
 	p = p.withDefaults()
 	if p.validate() != nil {
 		return creds.Credentials{}, false
 	}
-	path, err := s.Path(profile)
+	path, err := s.Path(k.Profile)
 	if err != nil {
 		return creds.Credentials{}, false
 	}
 	now := s.clock.Now()
-	h, ok := fresh(s.read(path, profile), p, now)
+	e, err := s.readFile(path, k, p) // no warning: the call it hands over to gives it
+	if err != nil {
+		return creds.Credentials{}, false
+	}
+	h, ok := fresh(e, p, now)
 	if !ok || now.Before(h.servableAt) { // still propagating: GetOrFetch would wait
 		return creds.Credentials{}, false
 	}
-	s.events.Served(profile, true)
+	s.events.Served(k.Profile, true)
 	return h.c, true
 }
 
@@ -373,11 +440,12 @@ func (j *diskJob) fetch(ctx context.Context, old *diskEntry) (held, error) {
 	var lifetime time.Duration
 	if err == nil {
 		lifetime, err = checkFetched(got, now, j.p.Floor)
+		got, lifetime = j.p.bound(got, now, lifetime)
 	}
 	oldPair := old.pair(j.p)
 
 	if err == nil {
-		next := &diskEntry{Profile: j.profile, Current: toDiskKeys(newHeld(got, now, lifetime, j.p, 0))}
+		next := &diskEntry{Profile: j.profile, Identity: j.key.Identity, Current: toDiskKeys(newHeld(got, now, lifetime, j.p, 0))}
 		if h := oldPair.served(now, j.p.Floor); h != nil {
 			next.Previous = toDiskKeys(*h)
 		}
@@ -390,6 +458,11 @@ func (j *diskJob) fetch(ctx context.Context, old *diskEntry) (held, error) {
 		return *pr.served(now, j.p.Floor), nil // checkFetched: the new keys are above the floor
 	}
 
+	if ctx.Err() != nil {
+		// The caller gave up (a signal, a deadline): not the exchange's failure, so
+		// nothing is remembered that would hold other processes back.
+		return held{}, fmt.Errorf("gave up the exchange for profile %q: %w", j.profile, ctx.Err())
+	}
 	class := s.classify(err)
 	rec := &diskFailure{At: now.Round(0).UTC(), Class: class.String(), Message: truncate(err.Error(), maxFailureMessage), Input: fp, Count: 1}
 	if old != nil && old.Failure != nil && !now.Before(old.Failure.At) {
@@ -407,7 +480,7 @@ func (j *diskJob) fetch(ctx context.Context, old *diskEntry) (held, error) {
 	case s.unrecoverableRetry > 0:
 		rec.RetryAt = rec.At.Add(s.unrecoverableRetry)
 	}
-	next := &diskEntry{Profile: j.profile, Failure: rec}
+	next := &diskEntry{Profile: j.profile, Identity: j.key.Identity, Failure: rec}
 	if old != nil {
 		next.Current, next.Previous = old.Current, old.Previous
 	}
@@ -434,22 +507,28 @@ func (j *diskJob) write(e *diskEntry) {
 	if err != nil {
 		j.s.log.Warn("could not write the credentials cache; the next process will exchange again",
 			logfield.String("profile", j.profile), logfield.Error(err))
+		j.s.warn(fmt.Sprintf("could not keep the keys of profile %q in the cache (%v): every call exchanges again until it is fixed", j.profile, err))
 	}
 }
 
 // read returns the entry of profile, or nil on a miss. Anything it cannot fully
 // trust is a miss, with a warning: the next write replaces the file.
-func (s *DiskStore) read(path, profile string) *diskEntry {
-	e, err := s.readFile(path, profile)
+func (s *DiskStore) read(path string, k Key, p Policy) *diskEntry {
+	e, err := s.readFile(path, k, p)
 	if err != nil {
 		s.log.Warn("ignoring the cached credentials file; it will be replaced",
-			logfield.String("profile", profile), logfield.String("path", path), logfield.String("reason", err.Error()))
+			logfield.String("profile", k.Profile), logfield.String("path", path), logfield.String("reason", err.Error()))
+		fix := "it will be replaced"
+		if fi, lerr := os.Lstat(path); lerr == nil && !fi.Mode().IsRegular() {
+			fix = "remove it so that keys can be cached"
+		}
+		s.warn(fmt.Sprintf("ignoring cached credentials %s: %v; %s", path, err, fix))
 		return nil
 	}
 	return e
 }
 
-func (s *DiskStore) readFile(path, profile string) (*diskEntry, error) {
+func (s *DiskStore) readFile(path string, k Key, p Policy) (*diskEntry, error) {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -458,7 +537,7 @@ func (s *DiskStore) readFile(path, profile string) (*diskEntry, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, errors.New("it is not a regular file")
+		return nil, fmt.Errorf("it is %s, not a regular file", fileutil.KindOf(fi.Mode()))
 	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
 		return nil, fmt.Errorf("it has mode %04o, not 0600", fi.Mode().Perm())
@@ -466,7 +545,7 @@ func (s *DiskStore) readFile(path, profile string) (*diskEntry, error) {
 	if !s.ownedByMe(fi) {
 		return nil, errors.New("it belongs to another user")
 	}
-	f, err := os.Open(path)
+	f, err := fileutil.OpenPrivate(path) // never blocks, even if a FIFO was swapped in
 	if err != nil {
 		return nil, err
 	}
@@ -482,7 +561,7 @@ func (s *DiskStore) readFile(path, profile string) (*diskEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeEntry(data, profile)
+	return decodeEntry(data, k, p)
 }
 
 // removeTemps deletes temporary files left by a writer of this profile that died

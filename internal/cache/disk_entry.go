@@ -17,16 +17,18 @@ import (
 // The on-disk entry. Bump entryVersion on any incompatible change: files of another
 // version are misses, and are replaced.
 const (
-	entryVersion      = 1
+	entryVersion      = 2 // 2: entries are bound to an identity
 	maxEntryBytes     = 64 << 10
-	maxEntryLifetime  = 24 * time.Hour
 	maxFailureMessage = 1024
 	maxFileNameBytes  = 120
+	// lifetimeSlack absorbs the millisecond rounding of stored times.
+	lifetimeSlack = time.Second
 )
 
 type diskEntry struct {
 	Version  int          `json:"version"`
 	Profile  string       `json:"profile"`
+	Identity string       `json:"identity"` // Key.Identity of the settings the keys were minted under
 	Current  *diskKeys    `json:"current,omitempty"`
 	Previous *diskKeys    `json:"previous,omitempty"`
 	Failure  *diskFailure `json:"failure,omitempty"`
@@ -93,6 +95,24 @@ func (e *diskEntry) pair(p Policy) pair {
 	return pair{cur: e.Current.held(p), prev: e.Previous.held(p)}
 }
 
+// check refuses keys that are incomplete, or that claim to live longer than keys
+// can: past their fetch time plus the lifetime they were minted with, which is
+// never more than was asked for nor than the API's 12 h. An edited expiry must not
+// keep an SDK holding dead keys until 2099.
+func (k *diskKeys) check(p Policy) error {
+	lifetime := time.Duration(k.LifetimeMillis) * time.Millisecond
+	if k.AccessKeyID == "" || k.SecretAccessKey == "" || k.FetchedAt.IsZero() || k.Expiration.IsZero() || k.LifetimeMillis <= 0 {
+		return errors.New("the file holds incomplete keys")
+	}
+	if lifetime > p.maxLifetime()+lifetimeSlack {
+		return fmt.Errorf("the file claims keys that live %s, longer than the %s they are minted with", lifetime.Round(time.Second), p.maxLifetime())
+	}
+	if k.Expiration.After(k.FetchedAt.Add(lifetime + lifetimeSlack)) {
+		return errors.New("the file claims an expiration later than its keys can live")
+	}
+	return nil
+}
+
 func (f *diskFailure) class() Class {
 	c, _ := parseClass(f.Class)
 	return c
@@ -110,7 +130,7 @@ var errCorruptEntry = errors.New("the file is not a valid cache entry")
 
 // decodeEntry parses a cache file for profile. It never trusts what it cannot fully
 // check; every error means "miss, and replace the file".
-func decodeEntry(data []byte, profile string) (*diskEntry, error) {
+func decodeEntry(data []byte, k Key, p Policy) (*diskEntry, error) {
 	if len(data) > maxEntryBytes {
 		return nil, errors.New("the file is too large to be a cache entry")
 	}
@@ -132,20 +152,21 @@ func decodeEntry(data []byte, profile string) (*diskEntry, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errCorruptEntry
 	}
-	if e.Profile != profile {
+	if e.Profile != k.Profile {
 		return nil, errors.New("the file belongs to another profile")
+	}
+	if e.Identity != k.Identity {
+		return nil, errors.New("the file holds keys minted under other settings (the profile's source, org, endpoint, exchange or lifetime changed)")
 	}
 	if e.Current == nil && e.Previous != nil {
 		return nil, errCorruptEntry
 	}
-	for _, k := range []*diskKeys{e.Current, e.Previous} {
-		if k == nil {
+	for _, dk := range []*diskKeys{e.Current, e.Previous} {
+		if dk == nil {
 			continue
 		}
-		lifetime := time.Duration(k.LifetimeMillis) * time.Millisecond
-		if k.AccessKeyID == "" || k.SecretAccessKey == "" || k.FetchedAt.IsZero() || k.Expiration.IsZero() ||
-			k.LifetimeMillis <= 0 || lifetime > maxEntryLifetime {
-			return nil, errors.New("the file holds incomplete keys")
+		if err := dk.check(p); err != nil {
+			return nil, err
 		}
 	}
 	if f := e.Failure; f != nil {

@@ -54,7 +54,7 @@ func childMain(mode string) int {
 			Expiration:      clock.Now().Add(time.Hour).Truncate(time.Second),
 		}, nil
 	})
-	c, err := s.GetOrFetch(context.Background(), "shared/profile", f, Policy{})
+	c, err := s.GetOrFetch(context.Background(), Key{Profile: "shared/profile"}, f, Policy{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -159,7 +159,7 @@ func TestDiskKilledWriterLeavesUsableCache(t *testing.T) {
 				clock := clockwork.NewFakeClockAt(time.Now().Add(-50 * time.Minute))
 				ff := newFakeFetcher(clock, time.Hour)
 				s.clock = clock
-				c, err := s.GetOrFetch(t.Context(), "shared/profile", ff, Policy{})
+				c, err := s.GetOrFetch(t.Context(), Key{Profile: "shared/profile"}, ff, Policy{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -213,7 +213,7 @@ func TestDiskKilledWriterLeavesUsableCache(t *testing.T) {
 			ff := FetcherFunc(func(context.Context) (creds.Credentials, error) {
 				return creds.Credentials{}, fmt.Errorf("must not fetch")
 			})
-			if _, err := s.GetOrFetch(t.Context(), "shared/profile", ff, Policy{}); err != nil {
+			if _, err := s.GetOrFetch(t.Context(), Key{Profile: "shared/profile"}, ff, Policy{}); err != nil {
 				t.Fatalf("the cache the next process wrote is not usable: %v", err)
 			}
 		})

@@ -38,13 +38,13 @@ type DiskStatus struct {
 // Inspect reads profile's cache file without fetching, locking or changing
 // anything. A file it would not trust is reported in Problem, not as an error;
 // errors are only for profile names that cannot have a file.
-func (s *DiskStore) Inspect(profile string) (DiskStatus, error) {
-	path, err := s.Path(profile)
+func (s *DiskStore) Inspect(k Key, p Policy) (DiskStatus, error) {
+	path, err := s.Path(k.Profile)
 	if err != nil {
 		return DiskStatus{}, err
 	}
-	st := DiskStatus{Profile: profile, Path: path}
-	e, err := s.readFile(path, profile)
+	st := DiskStatus{Profile: k.Profile, Path: path}
+	e, err := s.readFile(path, k, p.withDefaults())
 	if err != nil {
 		st.Exists = true
 		st.Problem = err.Error() // decode errors are fixed texts: no file content

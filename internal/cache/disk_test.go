@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -50,12 +51,12 @@ func TestDiskColdThenWarm(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(epoch)
 	s, logs := newTestStore(t, clock)
 	ff := newFakeFetcher(clock, time.Hour)
-	c1, err := s.GetOrFetch(t.Context(), "default", ff, Policy{})
+	c1, err := s.GetOrFetch(t.Context(), Key{Profile: "default"}, ff, Policy{})
 	if err != nil || c1.AccessKeyID != "CWTEST00000001" {
 		t.Fatalf("cold: %v %v", c1, err)
 	}
 	clock.Advance(30 * time.Minute)
-	c2, err := s.GetOrFetch(t.Context(), "default", ff, Policy{})
+	c2, err := s.GetOrFetch(t.Context(), Key{Profile: "default"}, ff, Policy{})
 	if err != nil || c2 != c1 || ff.count() != 1 {
 		t.Fatalf("warm: %v %v, %d fetches", c2, err, ff.count())
 	}
@@ -77,16 +78,16 @@ func TestDiskRefreshWindow(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(epoch)
 	s, _ := newTestStore(t, clock)
 	ff := newFakeFetcher(clock, time.Hour)
-	if _, err := s.GetOrFetch(t.Context(), "p", ff, Policy{}); err != nil {
+	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{}); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(40 * time.Minute) // 20m left: lead is 20m35s without jitter
-	c, err := s.GetOrFetch(t.Context(), "p", ff, Policy{})
+	c, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{})
 	if err != nil || ff.count() != 2 || c.AccessKeyID != "CWTEST00000001" {
 		t.Fatalf("in window: %v %v, %d fetches (old keys expected while new propagate)", c, err, ff.count())
 	}
 	clock.Advance(5 * time.Second)
-	c, err = s.GetOrFetch(t.Context(), "p", ff, Policy{})
+	c, err = s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{})
 	if err != nil || ff.count() != 2 || c.AccessKeyID != "CWTEST00000002" {
 		t.Fatalf("after propagation: %v %v, %d fetches", c, err, ff.count())
 	}
@@ -97,13 +98,13 @@ func TestDiskClockSkewCannotExtendKeys(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(epoch)
 	s, _ := newTestStore(t, clock)
 	ff := newFakeFetcher(clock, time.Hour)
-	if _, err := s.GetOrFetch(t.Context(), "p", ff, Policy{}); err != nil {
+	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{}); err != nil {
 		t.Fatal(err)
 	}
 	back := clockwork.NewFakeClockAt(epoch.Add(-30 * time.Minute))
 	s.clock = back
 	ff.clock = back
-	c, err := s.GetOrFetch(t.Context(), "p", ff, Policy{})
+	c, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{})
 	if err != nil || ff.count() != 2 || c.AccessKeyID != "CWTEST00000002" {
 		t.Fatalf("want a refetch after the clock went back: %v %v, %d", c, err, ff.count())
 	}
@@ -113,7 +114,7 @@ func TestDiskClockSkewCannotExtendKeys(t *testing.T) {
 func TestDiskUntrustedFilesAreReplaced(t *testing.T) {
 	good := func(t *testing.T, s *DiskStore, clock clockwork.Clock) []byte {
 		ff := newFakeFetcher(clock, time.Hour)
-		if _, err := s.GetOrFetch(t.Context(), "p", ff, Policy{}); err != nil {
+		if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{}); err != nil {
 			t.Fatal(err)
 		}
 		path, _ := s.Path("p")
@@ -131,13 +132,13 @@ func TestDiskUntrustedFilesAreReplaced(t *testing.T) {
 			writeRaw(t, path, data[:len(data)/2], 0o600)
 		},
 		"foreign version": func(t *testing.T, _ *DiskStore, path string, data []byte) {
-			writeRaw(t, path, []byte(strings.Replace(string(data), `"version": 1`, `"version": 7`, 1)), 0o600)
+			writeRaw(t, path, []byte(strings.Replace(string(data), `"version": 2`, `"version": 7`, 1)), 0o600)
 		},
 		"other profile": func(t *testing.T, _ *DiskStore, path string, data []byte) {
 			writeRaw(t, path, []byte(strings.Replace(string(data), `"profile": "p"`, `"profile": "q"`, 1)), 0o600)
 		},
 		"unknown field": func(t *testing.T, _ *DiskStore, path string, data []byte) {
-			writeRaw(t, path, []byte(strings.Replace(string(data), `"version": 1`, `"version": 1, "extra": true`, 1)), 0o600)
+			writeRaw(t, path, []byte(strings.Replace(string(data), `"version": 2`, `"version": 2, "extra": true`, 1)), 0o600)
 		},
 		"wrong mode": func(t *testing.T, _ *DiskStore, path string, _ []byte) {
 			if err := os.Chmod(path, 0o644); err != nil {
@@ -152,6 +153,17 @@ func TestDiskUntrustedFilesAreReplaced(t *testing.T) {
 				return
 			}
 			s.ownedByMe = func(fs.FileInfo) bool { return false }
+		},
+		"other identity": func(t *testing.T, _ *DiskStore, path string, data []byte) {
+			writeRaw(t, path, []byte(strings.Replace(string(data), `"identity": ""`, `"identity": "org-2"`, 1)), 0o600)
+		},
+		"expiration beyond its lifetime": func(t *testing.T, _ *DiskStore, path string, data []byte) {
+			writeRaw(t, path, regexp.MustCompile(`"expiration": "[^"]*"`).ReplaceAll(data, []byte(`"expiration": "2099-01-01T00:00:00Z"`)), 0o600)
+		},
+		"lifetime beyond 12h": func(t *testing.T, _ *DiskStore, path string, data []byte) {
+			out := regexp.MustCompile(`"lifetime_ms": \d+`).ReplaceAll(data, []byte(`"lifetime_ms": 86400000`))
+			out = regexp.MustCompile(`"expiration": "[^"]*"`).ReplaceAll(out, []byte(`"expiration": "2026-03-02T00:00:00Z"`))
+			writeRaw(t, path, out, 0o600)
 		},
 		"symlink": func(t *testing.T, _ *DiskStore, path string, data []byte) {
 			other := filepath.Join(t.TempDir(), "elsewhere.json")
@@ -174,7 +186,7 @@ func TestDiskUntrustedFilesAreReplaced(t *testing.T) {
 			path, _ := s.Path("p")
 			spoil(t, s, path, data)
 			ff := newFakeFetcher(clock, time.Hour)
-			c, err := s.GetOrFetch(t.Context(), "p", ff, Policy{})
+			c, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{})
 			if err != nil || ff.count() != 1 || c.AccessKeyID != "CWTEST00000001" {
 				t.Fatalf("want a miss and a fetch: %v %v, %d", c, err, ff.count())
 			}
@@ -187,7 +199,7 @@ func TestDiskUntrustedFilesAreReplaced(t *testing.T) {
 			if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
 				t.Fatalf("file not replaced: %v %v", fi, err)
 			}
-			if _, err := s.GetOrFetch(t.Context(), "p", ff, Policy{}); err != nil || ff.count() != 1 {
+			if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{}); err != nil || ff.count() != 1 {
 				t.Fatalf("replacement not used: %v, %d", err, ff.count())
 			}
 		})
@@ -223,7 +235,7 @@ func TestDiskProfileNamesStayInside(t *testing.T) {
 		}
 		seen[path] = n
 		ff := newFakeFetcher(clock, time.Hour)
-		if _, err := s.GetOrFetch(t.Context(), n, ff, Policy{}); err != nil {
+		if _, err := s.GetOrFetch(t.Context(), Key{Profile: n}, ff, Policy{}); err != nil {
 			t.Fatalf("%q: %v", n, err)
 		}
 	}
@@ -247,18 +259,18 @@ func TestDiskRemembersTransientFailure(t *testing.T) {
 		}
 		return nil
 	})
-	_, err := s.GetOrFetch(t.Context(), "p", ff, Policy{})
+	_, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{})
 	var nc *NoCredentialsError
 	if !errors.As(err, &nc) || nc.Class != Transient || !strings.Contains(err.Error(), "upstream answered 503") {
 		t.Fatalf("got %v", err)
 	}
 	s2, _ := NewDiskStore(DiskConfig{Dir: s.Dir(), Clock: clock}) // "another process"
-	_, err = s2.GetOrFetch(t.Context(), "p", ff, Policy{})
+	_, err = s2.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{})
 	if !errors.As(err, &nc) || ff.count() != 1 {
 		t.Fatalf("second process: %v, %d fetches", err, ff.count())
 	}
 	clock.Advance(30 * time.Second)
-	if _, err := s2.GetOrFetch(t.Context(), "p", ff, Policy{}); err != nil || ff.count() != 2 {
+	if _, err := s2.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{}); err != nil || ff.count() != 2 {
 		t.Fatalf("after the backoff: %v, %d fetches", err, ff.count())
 	}
 }
@@ -276,7 +288,7 @@ func TestDiskUnrecoverableWaitsForInputChange(t *testing.T) {
 		return nil
 	})
 	for range 5 {
-		_, err := s.GetOrFetch(t.Context(), "p", ff, Policy{})
+		_, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{})
 		if !strings.Contains(err.Error(), "identity rejected upstream: access denied") {
 			t.Fatalf("got %v", err)
 		}
@@ -286,7 +298,7 @@ func TestDiskUnrecoverableWaitsForInputChange(t *testing.T) {
 		t.Fatalf("%d fetches, want 1", base.count())
 	}
 	ff.fp.Store("v2")
-	if _, err := s.GetOrFetch(t.Context(), "p", ff, Policy{}); err != nil || base.count() != 2 {
+	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{}); err != nil || base.count() != 2 {
 		t.Fatalf("after the input changed: %v, %d", err, base.count())
 	}
 }
@@ -296,17 +308,17 @@ func TestDiskServesValidKeysWhenRefreshFails(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(epoch)
 	s, _ := newTestStore(t, clock)
 	ff := newFakeFetcher(clock, time.Hour)
-	if _, err := s.GetOrFetch(t.Context(), "p", ff, Policy{}); err != nil {
+	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{}); err != nil {
 		t.Fatal(err)
 	}
 	ff.setFail(func(int, time.Time) error { return transientErr("timeout") })
 	clock.Advance(50 * time.Minute)
-	c, err := s.GetOrFetch(t.Context(), "p", ff, Policy{})
+	c, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{})
 	if err != nil || c.AccessKeyID != "CWTEST00000001" || ff.count() != 2 {
 		t.Fatalf("got %v %v, %d", c, err, ff.count())
 	}
 	clock.Advance(9*time.Minute + time.Second) // under the floor
-	if _, err := s.GetOrFetch(t.Context(), "p", ff, Policy{}); !errors.Is(err, ErrNoCredentials) {
+	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{}); !errors.Is(err, ErrNoCredentials) {
 		t.Fatalf("want no credentials, got %v", err)
 	}
 }
@@ -322,7 +334,7 @@ func TestDiskLockTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	ff := newFakeFetcher(clock, time.Hour)
-	if _, err := s.GetOrFetch(t.Context(), "p", ff, Policy{}); err != nil {
+	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{}); err != nil {
 		t.Fatal(err)
 	}
 	held := flock.New(filepath.Join(dir, "p.lock"))
@@ -332,11 +344,11 @@ func TestDiskLockTimeout(t *testing.T) {
 	defer held.Unlock()
 
 	clock.Advance(45 * time.Minute) // in the window, keys valid: no wait
-	if c, err := s.GetOrFetch(t.Context(), "p", ff, Policy{}); err != nil || c.AccessKeyID != "CWTEST00000001" || ff.count() != 1 {
+	if c, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{}); err != nil || c.AccessKeyID != "CWTEST00000001" || ff.count() != 1 {
 		t.Fatalf("with valid keys: %v %v, %d", c, err, ff.count())
 	}
 	clock.Advance(time.Hour) // nothing valid: must wait, then give up clearly
-	_, err = s.GetOrFetch(t.Context(), "p", ff, Policy{})
+	_, err = s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{})
 	if err == nil || !strings.Contains(err.Error(), "another cwcreds process has been refreshing profile \"p\"") {
 		t.Fatalf("got %v", err)
 	}
@@ -346,7 +358,7 @@ func TestDiskRemove(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(epoch)
 	s, _ := newTestStore(t, clock)
 	ff := newFakeFetcher(clock, time.Hour)
-	if _, err := s.GetOrFetch(t.Context(), "p", ff, Policy{}); err != nil {
+	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Remove("p"); err != nil {
@@ -355,7 +367,7 @@ func TestDiskRemove(t *testing.T) {
 	if err := s.Remove("p"); err != nil {
 		t.Fatalf("second remove: %v", err)
 	}
-	if _, err := s.GetOrFetch(t.Context(), "p", ff, Policy{}); err != nil || ff.count() != 2 {
+	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{}); err != nil || ff.count() != 2 {
 		t.Fatalf("after remove: %v, %d", err, ff.count())
 	}
 }
@@ -368,7 +380,7 @@ func TestDiskEntryRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodeEntry(data, "p")
+	got, err := decodeEntry(data, Key{Profile: "p"}, Policy{}.withDefaults())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,13 +403,13 @@ func TestDiskAwaitPropagation(t *testing.T) {
 	p := Policy{PropagationDelay: 3 * time.Second}
 	got := make(chan error, 1)
 	go func() {
-		_, err := s.GetOrFetch(t.Context(), "p", ff, p)
+		_, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, p)
 		got <- err
 	}()
 	if err := clock.BlockUntilContext(t.Context(), 1); err != nil { // waiting on the propagation timer
 		t.Fatal(err)
 	}
-	if _, ok := s.Fresh("p", p); ok {
+	if _, ok := s.Fresh(Key{Profile: "p"}, p); ok {
 		t.Fatal("Fresh returned keys that are still propagating")
 	}
 	select {
@@ -409,13 +421,13 @@ func TestDiskAwaitPropagation(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
-	if c, ok := s.Fresh("p", p); !ok || c.AccessKeyID != "CWTEST00000001" {
+	if c, ok := s.Fresh(Key{Profile: "p"}, p); !ok || c.AccessKeyID != "CWTEST00000001" {
 		t.Fatalf("Fresh after propagation: %v %v", c, ok)
 	}
 
 	// Refresh: the previous keys are returned at once.
 	clock.Advance(45 * time.Minute)
-	c, err := s.GetOrFetch(t.Context(), "p", ff, p)
+	c, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, p)
 	if err != nil || ff.count() != 2 || c.AccessKeyID != "CWTEST00000001" {
 		t.Fatalf("refresh: %v %v, %d fetches", c, err, ff.count())
 	}
@@ -430,7 +442,51 @@ func TestDiskAwaitPropagation(t *testing.T) {
 		_ = clock.BlockUntilContext(t.Context(), 1)
 		cancel()
 	}()
-	if _, err := s2.GetOrFetch(ctx, "q", ff, p); err == nil || !strings.Contains(err.Error(), "reach S3") {
+	if _, err := s2.GetOrFetch(ctx, Key{Profile: "q"}, ff, p); err == nil || !strings.Contains(err.Error(), "reach S3") {
 		t.Fatalf("cancelled wait: %v", err)
+	}
+}
+
+// An entry claiming a longer life than its keys were requested with is a miss.
+func TestDiskEntryLongerThanRequested(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	s, logs := newTestStore(t, clock)
+	ff := newFakeFetcher(clock, time.Hour)
+	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{Lifetime: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{Lifetime: 30 * time.Minute}); err != nil || ff.count() != 2 {
+		t.Fatalf("1h keys trusted by a profile asking for 30m: %v, %d fetches", err, ff.count())
+	}
+	if logs.FilterMessage("ignoring the cached credentials file; it will be replaced").Len() == 0 {
+		t.Error("no warning logged")
+	}
+	// Keys the server says live longer than asked are kept only as long as asked.
+	long := newFakeFetcher(clock, 2*time.Hour)
+	c, err := s.GetOrFetch(t.Context(), Key{Profile: "q"}, long, Policy{Lifetime: time.Hour})
+	if err != nil || !c.Expiration.Equal(epoch.Add(time.Hour)) {
+		t.Fatalf("expiration %s (%v), want capped at the 1h asked for", c.Expiration, err)
+	}
+}
+
+// Each Identity has its own entry: a profile whose settings changed misses.
+func TestDiskIdentityChangeIsAMiss(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	s, _ := newTestStore(t, clock)
+	ff := newFakeFetcher(clock, time.Hour)
+	a, err := s.GetOrFetch(t.Context(), Key{Profile: "p", Identity: "org-1"}, ff, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Fresh(Key{Profile: "p", Identity: "org-2"}, Policy{}); ok {
+		t.Fatal("Fresh answered for another identity")
+	}
+	b, err := s.GetOrFetch(t.Context(), Key{Profile: "p", Identity: "org-2"}, ff, Policy{})
+	if err != nil || b.AccessKeyID == a.AccessKeyID || ff.count() != 2 {
+		t.Fatalf("another identity got the cached keys: %v, %d fetches", err, ff.count())
+	}
+	clock.Advance(time.Minute) // past the propagation delay
+	if c, ok := s.Fresh(Key{Profile: "p", Identity: "org-2"}, Policy{}); !ok || c.AccessKeyID != b.AccessKeyID {
+		t.Fatal("the new identity's keys are not cached")
 	}
 }

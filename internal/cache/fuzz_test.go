@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // FuzzDecodeEntry: the decoder of cache files (which anyone who can write the file
@@ -22,15 +24,15 @@ func FuzzDecodeEntry(f *testing.F) {
 	})
 	f.Add(full)
 	f.Add(full[:len(full)/2])
-	f.Add(bytes.Replace(full, []byte(`"version": 1`), []byte(`"version": 2`), 1))
-	f.Add([]byte(`{"version":1,"profile":"p"}`))
-	f.Add([]byte(`{"version":1,"profile":"p","current":{"access_key_id":"a","secret_access_key":"s","expiration":"2026-01-01T00:00:00Z","fetched_at":"2026-01-01T00:00:00Z","lifetime_ms":-5}}`))
-	f.Add([]byte(`{"version":1,"profile":"p","failure":{"at":"2026-01-01T00:00:00Z","class":"weird","message":"x","count":1,"retry_at":"2026-01-01T00:00:00Z"}}`))
-	f.Add([]byte(`{"version":1,"profile":"p"} trailing`))
+	f.Add(bytes.Replace(full, []byte(`"version": 2`), []byte(`"version": 1`), 1))
+	f.Add([]byte(`{"version":2,"profile":"p"}`))
+	f.Add([]byte(`{"version":2,"profile":"p","current":{"access_key_id":"a","secret_access_key":"s","expiration":"2026-01-01T00:00:00Z","fetched_at":"2026-01-01T00:00:00Z","lifetime_ms":-5}}`))
+	f.Add([]byte(`{"version":2,"profile":"p","failure":{"at":"2026-01-01T00:00:00Z","class":"weird","message":"x","count":1,"retry_at":"2026-01-01T00:00:00Z"}}`))
+	f.Add([]byte(`{"version":2,"profile":"p"} trailing`))
 	f.Add([]byte(`null`))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := decodeEntry(data, "p")
+		e, err := decodeEntry(data, Key{Profile: "p"}, Policy{}.withDefaults())
 		if err != nil {
 			// Fixed messages only (the version is an int): never a quote of the file.
 			if !strings.HasPrefix(err.Error(), "the file ") {
@@ -39,7 +41,8 @@ func FuzzDecodeEntry(f *testing.F) {
 			return
 		}
 		for _, k := range []*diskKeys{e.Current, e.Previous} {
-			if k != nil && (k.AccessKeyID == "" || k.SecretAccessKey == "" || k.LifetimeMillis <= 0 || time.Duration(k.LifetimeMillis)*time.Millisecond > maxEntryLifetime) {
+			if k != nil && (k.AccessKeyID == "" || k.SecretAccessKey == "" || k.LifetimeMillis <= 0 || time.Duration(k.LifetimeMillis)*time.Millisecond > keypolicy.MaxKeyLifetime+lifetimeSlack ||
+				k.Expiration.After(k.FetchedAt.Add(time.Duration(k.LifetimeMillis)*time.Millisecond+lifetimeSlack))) {
 				t.Fatalf("accepted unusable keys: %+v", k)
 			}
 		}
@@ -52,7 +55,7 @@ func FuzzDecodeEntry(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := decodeEntry(again, "p"); err != nil {
+		if _, err := decodeEntry(again, Key{Profile: "p"}, Policy{}.withDefaults()); err != nil {
 			t.Fatalf("re-encoded entry refused: %v", err)
 		}
 	})

@@ -51,6 +51,27 @@ type Policy struct {
 	PropagationDelay time.Duration
 	// Jitter is the fraction of Target by which refreshes may start early (default 0.1).
 	Jitter float64
+	// Lifetime is the lifetime keys are requested with; zero when unknown. No
+	// keys are trusted to live longer than it, nor than the API's 12 h maximum.
+	Lifetime time.Duration
+}
+
+// maxLifetime is the longest lifetime keys can have under p.
+func (p Policy) maxLifetime() time.Duration {
+	if p.Lifetime > 0 {
+		return min(p.Lifetime, keypolicy.MaxKeyLifetime)
+	}
+	return keypolicy.MaxKeyLifetime
+}
+
+// bound caps keys' measured lifetime at what keys can have (a server clock ahead of
+// ours makes it look longer), bringing their stated expiration back to match.
+func (p Policy) bound(c creds.Credentials, now time.Time, lifetime time.Duration) (creds.Credentials, time.Duration) {
+	if m := p.maxLifetime(); lifetime > m {
+		lifetime = m
+		c.Expiration = now.Add(m).Round(0)
+	}
+	return c, lifetime
 }
 
 func (p Policy) withDefaults() Policy {
@@ -85,6 +106,8 @@ func (p Policy) validate() error {
 		return fmt.Errorf("floor %s must be shorter than the refresh margin %s", p.Floor, p.RefreshMargin)
 	case p.Jitter >= 1:
 		return fmt.Errorf("jitter %g must be a fraction below 1, such as 0.1", p.Jitter)
+	case p.Lifetime < 0:
+		return fmt.Errorf("lifetime %s is negative: give the lifetime keys are requested with, or zero", p.Lifetime)
 	}
 	return nil
 }

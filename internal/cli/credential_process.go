@@ -103,9 +103,6 @@ func (o *credentialProcessOptions) remember(env Env, rec *fastpath.Recorder, cfg
 		}
 		workDir = wd
 	}
-	return fastpath.Remember(env.Getenv, o.configPath, o.overrides.Profile, rec, resolutionOf(p), workDir)
-}
-
-func resolutionOf(p *config.Profile) fastpath.Resolution {
-	return fastpath.Resolution{Profile: p.Name, CacheDir: p.CacheDir, Policy: policyOf(p)}
+	res := fastpath.Resolution{Key: cacheKey(p, rec.Getenv, rec.ReadFile), CacheDir: p.CacheDir, Policy: policyOf(p)}
+	return fastpath.Remember(env.Getenv, o.configPath, o.overrides.Profile, rec, res, workDir)
 }

@@ -100,7 +100,7 @@ func TestCredentialProcessBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut = w.run("credential-process")
-	if code != 0 || errOut != "" {
+	if code != 0 || !oneWarning(errOut, "it has mode 0000, not 0600; it will be replaced") {
 		t.Fatalf("unreadable cache file: code %d, stderr %q", code, errOut)
 	}
 	if got := w.processOutput(out); got.AccessKeyID == good.AccessKeyID || w.exchanges() != 2 {
@@ -118,6 +118,31 @@ func TestCredentialProcessBadInput(t *testing.T) {
 	if di, _ := os.Stat(cacheDir); code != 0 || errOut != "" || di.Mode().Perm() != 0o700 || w.exchanges() != 2 {
 		t.Fatalf("loose cache folder: code %d, stderr %q, mode %v, %d exchanges", code, errOut, di.Mode(), w.exchanges())
 	}
+
+	// A cache file that cannot be kept (here a folder in its place; a read-only or
+	// full filesystem alike) costs an exchange per call, said once per call on
+	// stderr; the keys still come.
+	if err := os.Remove(cacheFile); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(cacheFile, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		before := w.exchanges()
+		code, out, errOut = w.run("credential-process")
+		if code != 0 || !oneWarning(errOut, "is a folder") || w.exchanges() != before+1 {
+			t.Fatalf("cache file is a folder, call %d: code %d, stderr %q, %d exchanges", i, code, errOut, w.exchanges()-before)
+		}
+		w.processOutput(out)
+	}
+	if err := os.Remove(cacheFile); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut = w.run("credential-process"); code != 0 || errOut != "" {
+		t.Fatalf("after the folder is gone: code %d, stderr %q", code, errOut)
+	}
+	w.processOutput(out)
 
 	// A cache path that is not a folder is refused.
 	blocked := filepath.Join(w.dir, "not-a-folder")
@@ -137,7 +162,7 @@ func TestCredentialProcessBadInput(t *testing.T) {
 	}
 	before := w.exchanges()
 	code, out, errOut = w.run("credential-process")
-	if code != 0 || errOut != "" || w.exchanges() != before+1 {
+	if code != 0 || !oneWarning(errOut, "it belongs to another user") || w.exchanges() != before+1 {
 		t.Fatalf("foreign cache file: code %d, stderr %q, %d exchanges", code, errOut, w.exchanges()-before)
 	}
 	w.processOutput(out)
@@ -413,4 +438,10 @@ func TestColdKeysWorkAtOnceOnS3(t *testing.T) {
 			t.Fatalf("without the wait the first S3 call succeeded after %s: the test cannot tell the difference", took)
 		}
 	}
+}
+
+// oneWarning reports whether stderr is exactly one cwcreds warning line holding want.
+func oneWarning(stderr, want string) bool {
+	return strings.HasPrefix(stderr, "cwcreds: warning: ") && strings.Count(stderr, "\n") == 1 &&
+		strings.HasSuffix(stderr, "\n") && strings.Contains(stderr, want)
 }

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +32,7 @@ type diskCreds struct {
 }
 
 func newDiskCreds(env Env, p *config.Profile, logger *zap.Logger) (*diskCreds, error) {
-	store, err := cache.NewDiskStore(cache.DiskConfig{Dir: p.CacheDir, Logger: logger, AwaitPropagation: true})
+	store, err := cache.NewDiskStore(cache.DiskConfig{Dir: p.CacheDir, Logger: logger, AwaitPropagation: true, Warn: warnOnce(env.Stderr)})
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +56,45 @@ func policyOf(p *config.Profile) cache.Policy {
 	if pd == 0 {
 		pd = -1
 	}
-	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: pd}
+	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: pd, Lifetime: p.Lifetime}
+}
+
+// cacheKey names the profile's cache entry: its name and a fingerprint of what
+// decides its identity, so that keys cached under other settings are never served
+// to it. That is its settings (config.Profile.Identity) and, for an API token in a
+// variable or a file, the token itself, hashed: whose token it is decides whose
+// keys they are. getenv and readFile read them (the credential-process recorder, so
+// that cwcreds-credential-process's memo notices a new token). A token in the
+// keyring is not read for this (a keyring round trip per call): `cwcreds logout`
+// forgets keys when it is replaced.
+func cacheKey(p *config.Profile, getenv func(string) string, readFile func(string) ([]byte, error)) cache.Key {
+	id := p.Identity()
+	if a := p.Source.APIToken; a != nil && a.Keyring == nil {
+		var token []byte
+		if a.File != "" {
+			token, _ = readFile(a.File) // unreadable: the exchange says why
+		} else {
+			token = []byte(getenv(a.Env))
+		}
+		sum := sha256.Sum256(append([]byte(id+"\x00"), bytes.TrimSpace(token)...))
+		id = "sha256:" + hex.EncodeToString(sum[:16])
+	}
+	return cache.Key{Profile: p.Name, Identity: id}
+}
+
+// processCacheKey is cacheKey read through this process's environment.
+func processCacheKey(env Env, p *config.Profile) cache.Key {
+	return cacheKey(p, env.Getenv, config.ReadConfigFile)
+}
+
+// warnOnce writes the first cache warning of the call as one line on w; later
+// ones (the file is read twice, before and under the lock, and a file that could
+// not be read often cannot be replaced either) are only logged.
+func warnOnce(w io.Writer) func(string) {
+	var once sync.Once
+	return func(msg string) {
+		once.Do(func() { fmt.Fprintf(w, "cwcreds: warning: %s\n", msg) })
+	}
 }
 
 // get returns valid keys: cached, or from one exchange shared with every other
@@ -66,7 +107,7 @@ func (d *diskCreds) get(ctx context.Context) (creds.Credentials, error) {
 		return creds.Credentials{}, fmt.Errorf("cache folder: %w", err)
 	}
 	f := &lazyFetcher{build: func() (exchange.Fetcher, error) { return d.newFetcher() }}
-	c, err := d.store.GetOrFetch(ctx, d.profile.Name, f, policyOf(d.profile))
+	c, err := d.store.GetOrFetch(ctx, processCacheKey(d.env, d.profile), f, policyOf(d.profile))
 	if err != nil {
 		if le := loginRequired(d.env, d.profile, d.stdin, err); le != nil {
 			return creds.Credentials{}, le

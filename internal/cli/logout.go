@@ -89,7 +89,7 @@ func logoutProfile(env Env, p *config.Profile) (removedKeys, error) {
 	if err != nil {
 		return removedKeys{}, err
 	}
-	st, err := store.Inspect(p.Name)
+	st, err := store.Inspect(processCacheKey(env, p), policyOf(p))
 	if err != nil {
 		return removedKeys{}, err
 	}

@@ -45,6 +45,9 @@ func Run(ctx context.Context, env Env) int {
 	if err := root.ExecuteContext(ctx); err != nil {
 		// An empty message (exec passing on its command's exit code) prints nothing.
 		if msg := oneLine(err.Error()); msg != "" {
+			if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+				msg = fmt.Sprintf("interrupted (%v): %s", context.Cause(ctx), strings.TrimSuffix(msg, ": "+context.Canceled.Error()))
+			}
 			fmt.Fprintf(env.Stderr, "cwcreds: %s\n", msg)
 		}
 		var ee *exitError

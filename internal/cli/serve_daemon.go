@@ -160,7 +160,9 @@ func (d *daemon) apply(cfg *config.Config) (profileChanges, error) {
 	var fresh []*runningProfile
 	for _, p := range sel {
 		cur := d.running[p.Name]
-		if cur != nil && cur.prof.Equal(p) {
+		// Keys are kept only under the same identity fingerprint the disk cache
+		// keys on; any other change (the refresh rule too) starts the profile afresh.
+		if cur != nil && cur.prof.Identity() == p.Identity() && cur.prof.Equal(p) {
 			next[p.Name] = cur
 			ch.kept = append(ch.kept, p.Name)
 			continue
@@ -226,7 +228,7 @@ func (d *daemon) newProfile(p *config.Profile) (*runningProfile, error) {
 		Clock:    d.clock,
 		Logger:   d.log,
 		Events:   &profileEvents{Observer: d.observer, prof: p, minted: d.minted},
-		Policy:   servePolicy(p),
+		Policy:   policyOf(p),
 		ColdWait: d.o.coldWait,
 	})
 	if err != nil {
@@ -242,16 +244,6 @@ func (d *daemon) sourceStdin() io.Reader {
 		return strings.NewReader("")
 	}
 	return d.env.Stdin
-}
-
-// servePolicy is the refresh rule of a profile; a zero propagation delay in the
-// config means none, which the cache spells negative.
-func servePolicy(p *config.Profile) cache.Policy {
-	pd := p.PropagationDelay
-	if pd == 0 {
-		pd = -1
-	}
-	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: pd}
 }
 
 // reload re-reads the auth token file and the config. A config that does not

@@ -459,7 +459,7 @@ func TestDevConfig(t *testing.T) {
 	if p.Name != "default" || p.APIEndpoint != s.emu.APIURL() || p.OrgID != s.emu.OrgID() || p.Source.TokenFile.Path != s.tokenFile || p.PropagationDelay != 0 {
 		t.Fatalf("dev profile %+v", p)
 	}
-	if got := servePolicy(p).PropagationDelay; got >= 0 {
+	if got := policyOf(p).PropagationDelay; got >= 0 {
 		t.Fatalf("a zero propagation delay must turn the cache's off, got %s", got)
 	}
 	if got := s.getenv(func(string) string { return "from-env" })("CW_API_TOKEN"); got != s.emu.AdminToken() {

@@ -113,7 +113,7 @@ func statusOf(env Env, p *config.Profile, now time.Time) (profileStatus, error) 
 	if err != nil {
 		return profileStatus{}, err
 	}
-	st, err := store.Inspect(p.Name)
+	st, err := store.Inspect(processCacheKey(env, p), policyOf(p))
 	if err != nil {
 		return profileStatus{}, err
 	}

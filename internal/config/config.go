@@ -1,6 +1,9 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -171,3 +174,20 @@ func (p *Profile) Equal(q *Profile) bool {
 // Origin says where the effective value of one of the profile's settings came
 // from; key is its YAML path within the profile, e.g. "lifetime" or "source.path".
 func (p *Profile) Origin(key string) Origin { return p.origins[key] }
+
+// Identity is a fingerprint of every setting that decides which identity, and
+// which keys, the profile gets: the API endpoint and CA bundle it trusts, the org,
+// the source with all its settings, the exchange and the lifetime asked for. Keys
+// cached under one Identity are never served under another. It holds no secret:
+// secrets never appear in a Profile.
+func (p *Profile) Identity() string {
+	// Strings, slices, pointers to structs of them and durations: Marshal cannot fail.
+	data, _ := json.Marshal(struct {
+		APIEndpoint, OrgID, CABundle string
+		Source                       Source
+		Exchange                     Exchange
+		Lifetime                     time.Duration
+	}{p.APIEndpoint, p.OrgID, p.CABundle, p.Source, p.Exchange, p.Lifetime})
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:16])
+}

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/cwcreds/cwcreds/internal/fileutil"
 )
 
 // DefaultS3Endpoint is CoreWeave AI Object Storage's public S3 endpoint
@@ -209,9 +211,10 @@ func (l *loader) defaultCacheDir() string {
 }
 
 // ReadConfigFile reads a config file as Load does: a folder is an error, and at
-// most one byte more than the size limit is read.
+// most one byte more than the size limit is read. The open never blocks (a FIFO
+// without a writer reads as empty).
 func ReadConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|fileutil.NonBlock, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func warm(env Env) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	c, ok := store.Fresh(res.Profile, res.Policy)
+	c, ok := store.Fresh(res.Key, res.Policy)
 	if !ok {
 		return nil, false
 	}

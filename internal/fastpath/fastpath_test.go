@@ -85,8 +85,10 @@ func (s *scene) profile(name string) *config.Profile {
 }
 
 func policyOf(p *config.Profile) cache.Policy {
-	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: p.PropagationDelay}
+	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: p.PropagationDelay, Lifetime: p.Lifetime}
 }
+
+func keyOf(p *config.Profile) cache.Key { return cache.Key{Profile: p.Name, Identity: p.Identity()} }
 
 // remember leaves the memo `cwcreds credential-process --config configArg
 // --profile profileArg` leaves (internal/cli), workDir included when given.
@@ -102,7 +104,7 @@ func (s *scene) remember(configArg, profileArg, workDir string) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if err := Remember(s.getenv, configArg, profileArg, rec, Resolution{Profile: p.Name, CacheDir: p.CacheDir, Policy: policyOf(p)}, workDir); err != nil {
+	if err := Remember(s.getenv, configArg, profileArg, rec, Resolution{Key: keyOf(p), CacheDir: p.CacheDir, Policy: policyOf(p)}, workDir); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -127,7 +129,7 @@ func (s *scene) cache(profile string, lifetime time.Duration) creds.Credentials 
 	}
 	want := creds.Credentials{AccessKeyID: "CWAAAAAAAAAAAAAA", SecretAccessKey: "cwo" + strings.Repeat("s", 40),
 		Expiration: s.clock.Now().Add(lifetime), Principal: "role/test"}
-	got, err := store.GetOrFetch(context.Background(), profile, fetcherFunc(func(context.Context) (creds.Credentials, error) { return want, nil }), policyOf(s.profile(profile)))
+	got, err := store.GetOrFetch(context.Background(), keyOf(s.profile(profile)), fetcherFunc(func(context.Context) (creds.Credentials, error) { return want, nil }), policyOf(s.profile(profile)))
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -486,7 +488,7 @@ func TestMemoOfTheEnvironmentProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := creds.Credentials{AccessKeyID: "CWBBBBBBBBBBBBBB", SecretAccessKey: "cwo" + strings.Repeat("k", 40), Expiration: s.clock.Now().Add(time.Hour)}
-	if _, err := store.GetOrFetch(context.Background(), p.Name, fetcherFunc(func(context.Context) (creds.Credentials, error) { return keys, nil }), policyOf(p)); err != nil {
+	if _, err := store.GetOrFetch(context.Background(), keyOf(p), fetcherFunc(func(context.Context) (creds.Credentials, error) { return keys, nil }), policyOf(p)); err != nil {
 		t.Fatal(err)
 	}
 	s.clock.Advance(10 * time.Second)
@@ -577,8 +579,8 @@ func TestMemoKeepsThePolicyExactly(t *testing.T) {
 	if _, err := config.Load(config.LoadOptions{Path: s.config, Getenv: rec.Getenv, ReadFile: rec.ReadFile}); err != nil {
 		t.Fatal(err)
 	}
-	want := Resolution{Profile: testProfile, CacheDir: s.cacheDir, Policy: cache.Policy{
-		RefreshMargin: 20*time.Minute + 333*time.Microsecond + 7, Floor: time.Minute + 1, PropagationDelay: -1}}
+	want := Resolution{Key: cache.Key{Profile: testProfile, Identity: "sha256:abc"}, CacheDir: s.cacheDir, Policy: cache.Policy{
+		RefreshMargin: 20*time.Minute + 333*time.Microsecond + 7, Floor: time.Minute + 1, PropagationDelay: -1, Lifetime: time.Hour + 3}}
 	if err := Remember(s.getenv, s.config, "", rec, want, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -44,10 +44,12 @@ type memo struct {
 	Writer binaryStamp `json:"writer"`
 
 	Profile          string        `json:"profile"`
+	Identity         string        `json:"identity"` // config.Profile.Identity: a hash, no secret
 	CacheDir         string        `json:"cache_dir"`
 	RefreshMargin    time.Duration `json:"refresh_margin_ns"`
 	Floor            time.Duration `json:"floor_ns"`
 	PropagationDelay time.Duration `json:"propagation_delay_ns"`
+	Lifetime         time.Duration `json:"lifetime_ns"`
 }
 
 type memoFile struct {
@@ -71,7 +73,7 @@ func stampOf(path string) (binaryStamp, error) {
 }
 
 const (
-	memoVersion  = 2
+	memoVersion  = 3 // 3: the identity and lifetime the cache entry must match
 	maxMemoBytes = 64 << 10
 	// maxMemoFileBytes bounds what is hashed of a config file: Load refuses
 	// files over 1 MiB, so a bigger one has changed anyway.
@@ -82,7 +84,7 @@ const (
 // Resolution is what a credential_process call's arguments and environment
 // select: the answer a memo remembers.
 type Resolution struct {
-	Profile  string
+	Key      cache.Key // the profile and its identity
 	CacheDir string
 	Policy   cache.Policy
 }
@@ -184,8 +186,9 @@ func Remember(getenv func(string) string, configArg, profileArg string, rec *Rec
 	}
 	m := memo{
 		Version: memoVersion, ConfigArg: configArg, ProfileArg: profileArg, WorkDir: workDir, Writer: writer,
-		Profile: res.Profile, CacheDir: res.CacheDir,
+		Profile: res.Key.Profile, Identity: res.Key.Identity, CacheDir: res.CacheDir,
 		RefreshMargin: res.Policy.RefreshMargin, Floor: res.Policy.Floor, PropagationDelay: res.Policy.PropagationDelay,
+		Lifetime: res.Policy.Lifetime,
 	}
 	for n := range rec.env {
 		m.EnvNames = append(m.EnvNames, n)
@@ -237,8 +240,8 @@ func recall(getenv func(string) string, getwd func() (string, error), configArg,
 			return Resolution{}, false
 		}
 	}
-	return Resolution{Profile: m.Profile, CacheDir: m.CacheDir,
-		Policy: cache.Policy{RefreshMargin: m.RefreshMargin, Floor: m.Floor, PropagationDelay: m.PropagationDelay}}, true
+	return Resolution{Key: cache.Key{Profile: m.Profile, Identity: m.Identity}, CacheDir: m.CacheDir,
+		Policy: cache.Policy{RefreshMargin: m.RefreshMargin, Floor: m.Floor, PropagationDelay: m.PropagationDelay, Lifetime: m.Lifetime}}, true
 }
 
 // readMemo reads a memo it can trust: a regular 0600 file of this user's, in a
@@ -252,7 +255,12 @@ func readMemo(path string) (memo, bool) {
 		(runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600) || !fileutil.OwnedByMe(fi) {
 		return memo{}, false
 	}
-	data, err := os.ReadFile(path)
+	f, err := fileutil.OpenPrivate(path)
+	if err != nil {
+		return memo{}, false
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxMemoBytes+1))
 	if err != nil || len(data) > maxMemoBytes {
 		return memo{}, false
 	}
@@ -269,7 +277,7 @@ func readMemo(path string) (memo, bool) {
 // fileDigest is what the recorder would have noted for path now; "" for a file
 // that cannot be read, which matches no memo.
 func fileDigest(path string) string {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|fileutil.NonBlock, 0) // never blocks on a FIFO
 	if errors.Is(err, fs.ErrNotExist) {
 		return absentFile
 	}

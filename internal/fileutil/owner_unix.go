@@ -3,6 +3,7 @@
 package fileutil
 
 import (
+	"errors"
 	"os"
 	"syscall"
 )
@@ -15,3 +16,17 @@ func ownedByMe(fi os.FileInfo) bool {
 
 // OwnedByMe reports whether the file behind fi belongs to the effective user.
 func OwnedByMe(fi os.FileInfo) bool { return ownedByMe(fi) }
+
+// noBlockFlags make an open return at once whatever sits at the path: a FIFO
+// would otherwise block until a writer comes, deaf to signals, and a symbolic link
+// could lead anywhere.
+const (
+	nonBlock     = syscall.O_NONBLOCK
+	noBlockFlags = nonBlock | syscall.O_NOFOLLOW
+)
+
+// IsNoRoom reports whether err means the filesystem cannot take a write: read-only,
+// full, or over quota.
+func IsNoRoom(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}

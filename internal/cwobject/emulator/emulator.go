@@ -284,6 +284,9 @@ func (e *Emulator) ResolveKey(accessKeyID string) (string, s3emu.KeyState) {
 	return e.keys.ResolveKey(accessKeyID)
 }
 
+// PrincipalOf names the principal a key was minted for; "" for an unknown key.
+func (e *Emulator) PrincipalOf(accessKeyID string) string { return e.keys.PrincipalOf(accessKeyID) }
+
 // Start listens on apiAddr and s3Addr (":0" picks a port) and serves in the
 // background until ctx is done. APIURL and S3URL are valid when it returns; Wait
 // reports when serving has stopped.
