@@ -171,8 +171,11 @@ type Refresher struct {
 	limiter  *rate.Limiter
 	inflight *call
 
-	failures             int
-	nextRetry, rateUntil time.Time
+	failures int
+	// nextRetry is when a failed fetch may be retried while keys are held;
+	// coldRetry (never later) once none are: see retryAtLocked.
+	nextRetry, coldRetry time.Time
+	rateUntil            time.Time
 	lastErr              error
 	lastClass            Class
 	lastErrAt            time.Time
@@ -316,8 +319,8 @@ func (r *Refresher) noCredsLocked(now time.Time) *NoCredentialsError {
 	case r.stopped:
 		e.Class = Unrecoverable
 		e.NextRetry = r.stopUntil
-	case now.Before(r.nextRetry):
-		e.NextRetry = r.nextRetry
+	case now.Before(r.retryAtLocked(&r.snap.Load().pair)):
+		e.NextRetry = r.retryAtLocked(&r.snap.Load().pair)
 	case now.Before(r.rateUntil):
 		e.NextRetry = r.rateUntil
 		if e.Err == nil {
@@ -407,8 +410,8 @@ func (r *Refresher) Status() Status {
 	switch {
 	case r.stopped:
 		st.NextRetry = r.stopUntil
-	case now.Before(r.nextRetry):
-		st.NextRetry = r.nextRetry
+	case now.Before(r.retryAtLocked(&r.snap.Load().pair)):
+		st.NextRetry = r.retryAtLocked(&r.snap.Load().pair)
 	}
 	if at := r.snap.Load().attemptAt; !at.Equal(farFuture) {
 		st.NextRefresh = at

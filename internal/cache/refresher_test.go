@@ -454,3 +454,115 @@ func TestAwaitPropagated(t *testing.T) {
 		t.Fatalf("propagated keys: %v", err)
 	}
 }
+
+// advanceToNextAttempt advances the fake clock to the next fetch Run has planned
+// (a retry, the rate limit's next token or a refresh) and waits until Run is
+// parked again.
+func advanceToNextAttempt(t *testing.T, r *Refresher, clock *clockwork.FakeClock, idle func()) {
+	t.Helper()
+	idle()
+	next := r.Status().NextRefresh
+	if !next.After(clock.Now()) {
+		t.Fatalf("nothing planned (next %s, now %s)", next, clock.Now())
+	}
+	clock.Advance(next.Sub(clock.Now()))
+	idle()
+}
+
+// fetchGaps drives Run until the fetcher has been called want times and returns
+// the gaps between the calls.
+func fetchGaps(t *testing.T, r *Refresher, ff *fakeFetcher, clock *clockwork.FakeClock, idle func(), want int) []time.Duration {
+	t.Helper()
+	for i := 0; ff.count() < want; i++ {
+		if i > 10*want {
+			t.Fatalf("only %d fetches", ff.count())
+		}
+		advanceToNextAttempt(t, r, clock, idle)
+	}
+	calls := ff.callTimes()
+	gaps := make([]time.Duration, 0, len(calls)-1)
+	for i := 1; i < len(calls); i++ {
+		gaps = append(gaps, calls[i].Sub(calls[i-1]))
+	}
+	return gaps
+}
+
+// Holding nothing valid, a refresher retries at least every
+// Backoff.MaxWithoutKeys (10 s), however many failures came before, so that it
+// answers soon after the upstream recovers.
+func TestColdBackoffIsCapped(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	ff := newFakeFetcher(clock, time.Hour)
+	ff.setFail(func(n int, _ time.Time) error {
+		if n <= 10 {
+			return transientErr("upstream said 503")
+		}
+		return nil
+	})
+	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, Rand: func() float64 { return 0.999 }})
+	idle := startRun(t, r, clock)
+	idle()
+	gaps := fetchGaps(t, r, ff, clock, idle, 11)
+	for i, g := range gaps {
+		if g > DefaultBackoffMaxWithoutKeys {
+			t.Errorf("gap %d between fetches is %s with no keys held, want at most %s (gaps %v)", i+1, g, DefaultBackoffMaxWithoutKeys, gaps)
+		}
+	}
+	if gaps[len(gaps)-1] < DefaultBackoffMaxWithoutKeys/2 {
+		t.Errorf("gaps %v: the capped backoff must still back off", gaps)
+	}
+	if _, err := r.Get(t.Context()); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+// An upstream Retry-After longer than the cap is still honoured when no keys
+// are held.
+func TestColdBackoffHonoursLongerRetryAfter(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	ff := newFakeFetcher(clock, time.Hour)
+	ff.setFail(func(n int, _ time.Time) error {
+		if n <= 3 {
+			return retryAfterErr("429 Too Many Requests", 45*time.Second)
+		}
+		return nil
+	})
+	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock})
+	idle := startRun(t, r, clock)
+	idle()
+	gaps := fetchGaps(t, r, ff, clock, idle, 4)
+	for i, g := range gaps {
+		if g < 45*time.Second {
+			t.Errorf("gap %d is %s, shorter than the upstream's Retry-After of 45s (gaps %v)", i+1, g, gaps)
+		}
+	}
+}
+
+// Keys that run out while a long backoff is under way (refreshes failing while
+// the old keys were still served) bring the next attempt forward: once nothing
+// valid is left, the cold cap applies.
+func TestBackoffShortensWhenKeysRunOut(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	ff := newFakeFetcher(clock, 30*time.Minute)
+	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, Rand: func() float64 { return 0.999 }})
+	idle := startRun(t, r, clock)
+	idle()
+	ff.setFail(func(int, time.Time) error { return transientErr("upstream said 503") })
+	keysEnd := epoch.Add(30*time.Minute - DefaultFloor) // below the floor from here
+	for clock.Now().Before(keysEnd) {
+		advanceToNextAttempt(t, r, clock, idle)
+	}
+	calls := ff.callTimes()
+	if len(calls) < 5 {
+		t.Fatalf("%d fetches; the test wants a long backoff under way", len(calls))
+	}
+	for _, at := range calls {
+		if !at.Before(keysEnd) {
+			if late := at.Sub(keysEnd); late > DefaultBackoffMaxWithoutKeys {
+				t.Errorf("the first fetch after the keys ran out came %s later, want within %s", late, DefaultBackoffMaxWithoutKeys)
+			}
+			return
+		}
+	}
+	t.Fatal("no fetch after the keys ran out")
+}
