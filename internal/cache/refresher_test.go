@@ -566,3 +566,96 @@ func TestBackoffShortensWhenKeysRunOut(t *testing.T) {
 	}
 	t.Fatal("no fetch after the keys ran out")
 }
+
+// With AwaitPropagation, Get never returns keys younger than PropagationDelay:
+// it waits for them when ColdWait covers the rest of the delay, and otherwise
+// says at once when they will be served. Keys that stand in for propagating ones
+// are served without a wait.
+func TestAwaitPropagationInGet(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	ff := newFakeFetcher(clock, time.Hour)
+	ev := &recEvents{}
+	r := newTestRefresher(t, Config{
+		Fetcher: ff, Clock: clock, Events: ev, AwaitPropagation: true,
+		ColdWait: 800 * time.Millisecond, Policy: Policy{PropagationDelay: 3 * time.Second},
+	})
+
+	// Cold: the fetch is quick, the 3 s delay is beyond the 800 ms budget.
+	_, err := r.Get(t.Context())
+	var nc *NoCredentialsError
+	if !errors.As(err, &nc) || nc.Class != Transient || !nc.NextRetry.Equal(epoch.Add(3*time.Second)) {
+		t.Fatalf("cold Get: want a transient NoCredentialsError due at +3s, got %#v", err)
+	}
+	if !strings.Contains(err.Error(), "not accepted by S3 yet") || !strings.Contains(err.Error(), "served from") {
+		t.Errorf("message: %s", err)
+	}
+	if st := r.Status(); ff.count() != 1 || st.AccessKeyID != "CWTEST00000001" || st.Propagated {
+		t.Fatalf("%d fetches; status %+v", ff.count(), st)
+	}
+
+	// 2.5 s later the remaining 500 ms fit the budget: Get waits for them.
+	clock.Advance(2500 * time.Millisecond)
+	got := make(chan error, 1)
+	var c creds.Credentials
+	go func() {
+		var err error
+		c, err = r.Get(t.Context())
+		got <- err
+	}()
+	if err := clock.BlockUntilContext(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		t.Fatalf("Get returned before the keys propagated: %v", err)
+	default:
+	}
+	clock.Advance(500 * time.Millisecond)
+	if err := <-got; err != nil || c.AccessKeyID != "CWTEST00000001" {
+		t.Fatalf("after the delay: %v %v", c, err)
+	}
+	if ff.count() != 1 {
+		t.Errorf("%d fetches, want 1", ff.count())
+	}
+
+	// Refresh ahead: the old keys are served at once while the new ones propagate.
+	clock.Advance(45 * time.Minute)
+	if c, err := r.Get(t.Context()); err != nil || c.AccessKeyID != "CWTEST00000001" {
+		t.Fatalf("in the refresh window: %v %v", c, err)
+	}
+	waitFetch(t, r)
+	if c, err := r.Get(t.Context()); err != nil || c.AccessKeyID != "CWTEST00000001" {
+		t.Fatalf("while the new keys propagate: %v %v", c, err)
+	}
+	clock.Advance(3 * time.Second)
+	if c, err := r.Get(t.Context()); err != nil || c.AccessKeyID != "CWTEST00000002" {
+		t.Fatalf("after the new keys propagated: %v %v", c, err)
+	}
+}
+
+// The caller's context ends a wait for propagation with the same answer.
+func TestAwaitPropagationGivesUpWithContext(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	ff := newFakeFetcher(clock, time.Hour)
+	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, AwaitPropagation: true, Policy: Policy{PropagationDelay: 3 * time.Second}})
+	ctx, cancel := context.WithCancel(t.Context())
+	got := make(chan error, 1)
+	go func() {
+		_, err := r.Get(ctx) // no ColdWait: bounded by ctx alone
+		got <- err
+	}()
+	if err := clock.BlockUntilContext(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	err := <-got
+	var nc *NoCredentialsError
+	if !errors.As(err, &nc) || !nc.NextRetry.Equal(epoch.Add(3*time.Second)) || !strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("got %v", err)
+	}
+	// Without AwaitPropagation the same keys are served at once.
+	plain := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, Policy: Policy{PropagationDelay: 3 * time.Second}})
+	if _, err := plain.Get(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
