@@ -69,6 +69,7 @@ var ErrNoCredentials = errors.New("no valid credentials")
 var (
 	errFetchPending = errors.New("the exchange is still running; try again in a moment")
 	errRateLimited  = errors.New("the upstream rate limit for this identity is reached")
+	errPropagating  = errors.New("the new keys are not accepted by S3 yet (they propagate for propagation_delay)")
 )
 
 // NoCredentialsError is returned when the cache has no keys it may serve. Its
@@ -95,7 +96,11 @@ func (e *NoCredentialsError) Error() string {
 		return msg
 	}
 	msg := fmt.Sprintf("profile %q: no valid keys yet: %v", e.Profile, e.Err)
-	if !e.NextRetry.IsZero() {
+	switch {
+	case e.NextRetry.IsZero():
+	case errors.Is(e.Err, errPropagating):
+		msg += "; they are served from " + e.NextRetry.UTC().Format(time.RFC3339)
+	default:
 		msg += "; next attempt at " + e.NextRetry.UTC().Format(time.RFC3339)
 	}
 	return msg

@@ -17,6 +17,9 @@ const (
 	DefaultJitter           = keypolicy.DefaultJitter
 	DefaultBackoffBase      = time.Second
 	DefaultBackoffMax       = 5 * time.Minute
+	// DefaultBackoffMaxWithoutKeys caps the backoff while nothing valid is held,
+	// so that callers stop getting 503 soon after the upstream recovers.
+	DefaultBackoffMaxWithoutKeys = 10 * time.Second
 )
 
 // Policy is the refresh rule shared by the memory, disk and agent caches.
@@ -133,9 +136,15 @@ func (p Policy) lead(lifetime time.Duration, u float64) time.Duration {
 
 // Backoff is the capped exponential delay between failed fetches, with "equal
 // jitter": the n-th consecutive failure waits between d/2 and d, d = min(Max, Base·2^(n-1)).
+//
+// While the cache holds nothing it may serve, the cap is MaxWithoutKeys instead
+// (when smaller): callers are getting 503 meanwhile, so the cache must notice a
+// recovered upstream soon. An upstream Retry-After longer than the delay is
+// honoured either way, up to Max; the rate limit applies on top.
 type Backoff struct {
-	Base time.Duration // default 1s
-	Max  time.Duration // default 5m
+	Base           time.Duration // default 1s
+	Max            time.Duration // default 5m
+	MaxWithoutKeys time.Duration // default 10s
 }
 
 func (b Backoff) withDefaults() Backoff {
@@ -145,6 +154,9 @@ func (b Backoff) withDefaults() Backoff {
 	if b.Max == 0 {
 		b.Max = DefaultBackoffMax
 	}
+	if b.MaxWithoutKeys == 0 {
+		b.MaxWithoutKeys = DefaultBackoffMaxWithoutKeys
+	}
 	return b
 }
 
@@ -152,7 +164,23 @@ func (b Backoff) validate() error {
 	if b.Base <= 0 || b.Max < b.Base {
 		return fmt.Errorf("backoff base %s and max %s must be positive with base ≤ max", b.Base, b.Max)
 	}
+	if b.MaxWithoutKeys < 0 {
+		return fmt.Errorf("backoff max without keys %s is negative: use a positive duration such as %s", b.MaxWithoutKeys, DefaultBackoffMaxWithoutKeys)
+	}
 	return nil
+}
+
+// retryDelays returns the wait after the n-th consecutive failure while keys are
+// held, and the (never longer) wait while none are; ra is the upstream's
+// Retry-After (0 for none), honoured up to Max by both.
+func (b Backoff) retryDelays(failures int, u float64, ra time.Duration) (warm, cold time.Duration) {
+	warm = b.delay(failures, u)
+	cold = warm
+	if b.MaxWithoutKeys < b.Max {
+		cold = Backoff{Base: b.Base, Max: b.MaxWithoutKeys}.delay(failures, u)
+	}
+	ra = min(ra, b.Max)
+	return max(warm, ra), max(cold, ra)
 }
 
 func (b Backoff) delay(failures int, u float64) time.Duration {
@@ -210,9 +238,27 @@ func checkFetched(c creds.Credentials, now time.Time, floor time.Duration) (time
 	return lifetime, nil
 }
 
+// servableUntil is the instant from which remaining(now) ≤ floor; zero without keys.
+func (h *held) servableUntil(floor time.Duration) time.Time {
+	if h.c.AccessKeyID == "" {
+		return time.Time{}
+	}
+	end := h.expiry
+	if h.c.Expiration.Before(end) {
+		end = h.c.Expiration
+	}
+	return end.Add(-floor)
+}
+
 // pair is what a cache can serve from: the newest keys and the ones they replace.
 type pair struct {
 	cur, prev held
+}
+
+// servableUntil is the instant from which the pair has nothing to serve (either
+// keys may be the last); zero without keys.
+func (s *pair) servableUntil(floor time.Duration) time.Time {
+	return later(s.cur.servableUntil(floor), s.prev.servableUntil(floor))
 }
 
 // pick chooses the keys to serve at now: the previous ones while the new ones are

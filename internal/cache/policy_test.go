@@ -118,3 +118,28 @@ func TestPickServesPreviousWhilePropagating(t *testing.T) {
 		t.Error("served keys fetched in the future")
 	}
 }
+
+func TestBackoffRetryDelays(t *testing.T) {
+	b := Backoff{}.withDefaults()
+	for _, tc := range []struct {
+		failures   int
+		ra         time.Duration
+		warm, cold time.Duration
+	}{
+		{1, 0, time.Second, time.Second},
+		{5, 0, 16 * time.Second, 10 * time.Second},
+		{30, 0, 5 * time.Minute, 10 * time.Second},
+		{30, 45 * time.Second, 5 * time.Minute, 45 * time.Second}, // Retry-After longer than the cold cap
+		{1, 45 * time.Second, 45 * time.Second, 45 * time.Second}, // …and than the backoff
+		{1, time.Hour, 5 * time.Minute, 5 * time.Minute},          // capped at Max
+		{5, 3 * time.Second, 16 * time.Second, 10 * time.Second},  // shorter: the backoff wins
+	} {
+		warm, cold := b.retryDelays(tc.failures, 1, tc.ra)
+		if warm != tc.warm || cold != tc.cold {
+			t.Errorf("retryDelays(%d, 1, %s) = %s, %s; want %s, %s", tc.failures, tc.ra, warm, cold, tc.warm, tc.cold)
+		}
+	}
+	if err := (Backoff{MaxWithoutKeys: -time.Second}).withDefaults().validate(); err == nil {
+		t.Error("a negative MaxWithoutKeys must be refused")
+	}
+}

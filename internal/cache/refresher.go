@@ -45,6 +45,13 @@ type Config struct {
 	// serve; 0 waits until the caller's context is done. A server should set it below
 	// the SDKs' 1 s timeout so that it answers 503 rather than hang.
 	ColdWait time.Duration
+	// AwaitPropagation: Get never returns keys younger than PropagationDelay, which
+	// S3 may still refuse. Only keys with nothing older to stand in for them can be
+	// that young (the very first ones, or new ones replacing keys that ran out);
+	// Get waits for them within ColdWait (from the call) and ctx, or, when they
+	// cannot be old enough by then, returns at once a *NoCredentialsError whose
+	// NextRetry is when they will be. For servers whose callers use keys at once.
+	AwaitPropagation bool
 	// FingerprintInterval is how often, at most, the input fingerprint is checked
 	// while fetching is stopped after an unrecoverable failure (default 5s).
 	FingerprintInterval time.Duration
@@ -75,6 +82,7 @@ type settings struct {
 	maxRate            rate.Limit
 	burst              int
 	coldWait           time.Duration
+	awaitPropagation   bool
 	fpInterval         time.Duration
 	unrecoverableRetry time.Duration
 	fetchTimeout       time.Duration
@@ -97,6 +105,7 @@ func newSettings(cfg Config) (*settings, error) {
 		maxRate:            cfg.MaxRate,
 		burst:              cfg.Burst,
 		coldWait:           cfg.ColdWait,
+		awaitPropagation:   cfg.AwaitPropagation,
 		fpInterval:         cfg.FingerprintInterval,
 		unrecoverableRetry: cfg.UnrecoverableRetry,
 		fetchTimeout:       cfg.FetchTimeout,
@@ -171,8 +180,11 @@ type Refresher struct {
 	limiter  *rate.Limiter
 	inflight *call
 
-	failures             int
-	nextRetry, rateUntil time.Time
+	failures int
+	// nextRetry is when a failed fetch may be retried while keys are held;
+	// coldRetry (never later) once none are: see retryAtLocked.
+	nextRetry, coldRetry time.Time
+	rateUntil            time.Time
 	lastErr              error
 	lastClass            Class
 	lastErrAt            time.Time
@@ -230,14 +242,20 @@ func (r *Refresher) Profile() string { return r.s.profile }
 func (r *Refresher) Get(ctx context.Context) (creds.Credentials, error) {
 	now := r.s.clock.Now()
 	snap := r.snap.Load()
-	if c, ok := snap.pick(now, r.s.policy.Floor); ok {
+	if h := snap.served(now, r.s.policy.Floor); h != nil && r.propagated(h, now) {
 		if !now.Before(snap.attemptAt) && !r.running.Load() {
 			r.kick(ctx, now)
 		}
 		r.s.events.Served(r.s.profile, true)
-		return c, nil
+		return h.c, nil
 	}
-	return r.getSlow(ctx)
+	return r.getSlow(ctx, now)
+}
+
+// propagated reports whether h may be served at now: always, unless
+// AwaitPropagation holds back keys younger than PropagationDelay.
+func (r *Refresher) propagated(h *held, now time.Time) bool {
+	return !r.s.awaitPropagation || !now.Before(h.servableAt)
 }
 
 // kick starts a background refresh if one is due and nobody else is deciding.
@@ -252,17 +270,21 @@ func (r *Refresher) kick(ctx context.Context, now time.Time) {
 	_, _ = r.attemptLocked(ctx, now)
 }
 
-func (r *Refresher) getSlow(ctx context.Context) (creds.Credentials, error) {
+// getSlow serves a Get that found nothing it could serve at start.
+func (r *Refresher) getSlow(ctx context.Context, start time.Time) (creds.Credentials, error) {
 	r.mu.Lock()
 	now := r.s.clock.Now()
 	snap := r.snap.Load()
-	if c, ok := snap.pick(now, r.s.policy.Floor); ok { // a fetch finished meanwhile
+	if h := snap.served(now, r.s.policy.Floor); h != nil { // a fetch finished meanwhile, or the keys are propagating
 		if !now.Before(snap.attemptAt) && !r.running.Load() {
 			_, _ = r.attemptLocked(ctx, now)
 		}
 		r.mu.Unlock()
-		r.s.events.Served(r.s.profile, true)
-		return c, nil
+		if r.propagated(h, now) {
+			r.s.events.Served(r.s.profile, true)
+			return h.c, nil
+		}
+		return r.awaitPropagated(ctx, start)
 	}
 	refused := snap.cur.c.AccessKeyID != ""
 	c, blocked := r.attemptLocked(ctx, now)
@@ -273,11 +295,30 @@ func (r *Refresher) getSlow(ctx context.Context) (creds.Credentials, error) {
 	if blocked != nil {
 		return creds.Credentials{}, blocked
 	}
-	return r.wait(ctx, c)
+	return r.wait(ctx, c, start)
 }
 
-// wait waits for c, the caller's context, or ColdWait, whichever comes first.
-func (r *Refresher) wait(ctx context.Context, c *call) (creds.Credentials, error) {
+// wait waits for c, the caller's context, or ColdWait, whichever comes first;
+// start is when Get was called.
+func (r *Refresher) wait(ctx context.Context, c *call, start time.Time) (creds.Credentials, error) {
+	if err := r.waitCall(ctx, c); err != nil {
+		return creds.Credentials{}, err
+	}
+	now := r.s.clock.Now()
+	if h := r.snap.Load().served(now, r.s.policy.Floor); h != nil {
+		if r.propagated(h, now) {
+			r.s.events.Served(r.s.profile, false)
+			return h.c, nil
+		}
+		return r.awaitPropagated(ctx, start)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return creds.Credentials{}, r.noCredsLocked(now)
+}
+
+// waitCall waits for c within ColdWait and ctx.
+func (r *Refresher) waitCall(ctx context.Context, c *call) error {
 	var timeout <-chan time.Time
 	if r.s.coldWait > 0 {
 		t := r.s.clock.NewTimer(r.s.coldWait)
@@ -286,19 +327,51 @@ func (r *Refresher) wait(ctx context.Context, c *call) (creds.Credentials, error
 	}
 	select {
 	case <-c.done:
+		return nil
 	case <-ctx.Done():
-		return creds.Credentials{}, r.pendingErr(ctx.Err())
+		return r.pendingErr(ctx.Err())
 	case <-timeout:
-		return creds.Credentials{}, r.pendingErr(nil)
+		return r.pendingErr(nil)
 	}
-	now := r.s.clock.Now()
-	if cr, ok := r.snap.Load().pick(now, r.s.policy.Floor); ok {
-		r.s.events.Served(r.s.profile, false)
-		return cr, nil
+}
+
+// awaitPropagated (AwaitPropagation only) waits until the keys Get would serve
+// are PropagationDelay old, within what is left of ColdWait since start and ctx.
+// When that is not long enough it answers at once with when they will be.
+func (r *Refresher) awaitPropagated(ctx context.Context, start time.Time) (creds.Credentials, error) {
+	for {
+		now := r.s.clock.Now()
+		h := r.snap.Load().served(now, r.s.policy.Floor)
+		if h == nil { // they ran out meanwhile; cannot happen with sane lifetimes
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return creds.Credentials{}, r.noCredsLocked(now)
+		}
+		if r.propagated(h, now) {
+			r.s.events.Served(r.s.profile, false)
+			return h.c, nil
+		}
+		d := h.servableAt.Sub(now)
+		if r.s.coldWait > 0 && d > start.Add(r.s.coldWait).Sub(now) {
+			return creds.Credentials{}, r.propagatingErr(h.servableAt, nil)
+		}
+		t := r.s.clock.NewTimer(d)
+		select {
+		case <-t.Chan():
+		case <-ctx.Done():
+			t.Stop()
+			return creds.Credentials{}, r.propagatingErr(h.servableAt, ctx.Err())
+		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return creds.Credentials{}, r.noCredsLocked(now)
+}
+
+// propagatingErr says that keys are held but not served before at.
+func (r *Refresher) propagatingErr(at time.Time, cause error) error {
+	err := errPropagating
+	if cause != nil {
+		err = fmt.Errorf("%w (%v)", errPropagating, cause)
+	}
+	return &NoCredentialsError{Profile: r.s.profile, Class: Transient, Err: err, NextRetry: at}
 }
 
 func (r *Refresher) pendingErr(cause error) error {
@@ -316,8 +389,8 @@ func (r *Refresher) noCredsLocked(now time.Time) *NoCredentialsError {
 	case r.stopped:
 		e.Class = Unrecoverable
 		e.NextRetry = r.stopUntil
-	case now.Before(r.nextRetry):
-		e.NextRetry = r.nextRetry
+	case now.Before(r.retryAtLocked(&r.snap.Load().pair)):
+		e.NextRetry = r.retryAtLocked(&r.snap.Load().pair)
 	case now.Before(r.rateUntil):
 		e.NextRetry = r.rateUntil
 		if e.Err == nil {
@@ -407,8 +480,8 @@ func (r *Refresher) Status() Status {
 	switch {
 	case r.stopped:
 		st.NextRetry = r.stopUntil
-	case now.Before(r.nextRetry):
-		st.NextRetry = r.nextRetry
+	case now.Before(r.retryAtLocked(&r.snap.Load().pair)):
+		st.NextRetry = r.retryAtLocked(&r.snap.Load().pair)
 	}
 	if at := r.snap.Load().attemptAt; !at.Equal(farFuture) {
 		st.NextRefresh = at

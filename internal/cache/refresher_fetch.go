@@ -26,7 +26,7 @@ func (r *Refresher) attemptLocked(ctx context.Context, now time.Time) (*call, *N
 	if r.stopped && !r.mayRetryStoppedLocked(now) {
 		return nil, r.noCredsLocked(now)
 	}
-	if now.Before(r.nextRetry) || now.Before(r.rateUntil) {
+	if now.Before(r.retryAtLocked(&r.snap.Load().pair)) || now.Before(r.rateUntil) {
 		return nil, r.noCredsLocked(now)
 	}
 	if d := r.reserveLocked(now); d > 0 {
@@ -160,7 +160,7 @@ func (r *Refresher) succeedLocked(c creds.Credentials, now time.Time, lifetime, 
 	}
 	r.publishLocked(pair{cur: newHeld(c, now, lifetime, p, r.s.rand()), prev: prev})
 	r.failures = 0
-	r.nextRetry = time.Time{}
+	r.nextRetry, r.coldRetry = time.Time{}, time.Time{}
 	r.stopped = false
 	r.stopUntil = time.Time{}
 	r.lastRefresh, r.lastTook = now, took
@@ -174,7 +174,7 @@ func (r *Refresher) failLocked(err error, fp string, now time.Time) (Class, time
 	if class == Unrecoverable {
 		r.stopped = true
 		r.stopFP = fp
-		r.nextRetry = time.Time{}
+		r.nextRetry, r.coldRetry = time.Time{}, time.Time{}
 		r.nextFPCheck = now.Add(r.s.fpInterval)
 		switch {
 		case r.fp == nil:
@@ -187,12 +187,24 @@ func (r *Refresher) failLocked(err error, fp string, now time.Time) (Class, time
 		return class, r.stopUntil
 	}
 	r.stopped = false
-	d := r.s.backoff.delay(r.failures, r.s.rand())
-	if ra := retryAfter(err); ra > d {
-		d = min(ra, r.s.backoff.Max)
+	warm, cold := r.s.backoff.retryDelays(r.failures, r.s.rand(), retryAfter(err))
+	r.nextRetry, r.coldRetry = now.Add(warm), now.Add(cold)
+	return class, r.retryAtLocked(&r.snap.Load().pair)
+}
+
+// retryAtLocked is when a fetch may follow the last failure: nextRetry while pr
+// has keys to serve, but no later than coldRetry once it has none, so that
+// callers getting 503 are not kept waiting out a backoff grown while the old
+// keys were still served.
+func (r *Refresher) retryAtLocked(pr *pair) time.Time {
+	if !r.coldRetry.Before(r.nextRetry) {
+		return r.nextRetry
 	}
-	r.nextRetry = now.Add(d)
-	return class, r.nextRetry
+	cold := later(r.coldRetry, pr.servableUntil(r.s.policy.Floor))
+	if cold.Before(r.nextRetry) {
+		return cold
+	}
+	return r.nextRetry
 }
 
 // publishLocked makes the state visible to Get, with keys pr.
@@ -220,7 +232,7 @@ func (r *Refresher) attemptAtLocked(pr *pair) time.Time {
 		}
 		at = later(at, w)
 	}
-	return later(later(at, r.nextRetry), r.rateUntil)
+	return later(later(at, r.retryAtLocked(pr)), r.rateUntil)
 }
 
 func later(a, b time.Time) time.Time {

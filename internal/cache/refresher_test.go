@@ -454,3 +454,208 @@ func TestAwaitPropagated(t *testing.T) {
 		t.Fatalf("propagated keys: %v", err)
 	}
 }
+
+// advanceToNextAttempt advances the fake clock to the next fetch Run has planned
+// (a retry, the rate limit's next token or a refresh) and waits until Run is
+// parked again.
+func advanceToNextAttempt(t *testing.T, r *Refresher, clock *clockwork.FakeClock, idle func()) {
+	t.Helper()
+	idle()
+	next := r.Status().NextRefresh
+	if !next.After(clock.Now()) {
+		t.Fatalf("nothing planned (next %s, now %s)", next, clock.Now())
+	}
+	clock.Advance(next.Sub(clock.Now()))
+	idle()
+}
+
+// fetchGaps drives Run until the fetcher has been called want times and returns
+// the gaps between the calls.
+func fetchGaps(t *testing.T, r *Refresher, ff *fakeFetcher, clock *clockwork.FakeClock, idle func(), want int) []time.Duration {
+	t.Helper()
+	for i := 0; ff.count() < want; i++ {
+		if i > 10*want {
+			t.Fatalf("only %d fetches", ff.count())
+		}
+		advanceToNextAttempt(t, r, clock, idle)
+	}
+	calls := ff.callTimes()
+	gaps := make([]time.Duration, 0, len(calls)-1)
+	for i := 1; i < len(calls); i++ {
+		gaps = append(gaps, calls[i].Sub(calls[i-1]))
+	}
+	return gaps
+}
+
+// Holding nothing valid, a refresher retries at least every
+// Backoff.MaxWithoutKeys (10 s), however many failures came before, so that it
+// answers soon after the upstream recovers.
+func TestColdBackoffIsCapped(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	ff := newFakeFetcher(clock, time.Hour)
+	ff.setFail(func(n int, _ time.Time) error {
+		if n <= 10 {
+			return transientErr("upstream said 503")
+		}
+		return nil
+	})
+	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, Rand: func() float64 { return 0.999 }})
+	idle := startRun(t, r, clock)
+	idle()
+	gaps := fetchGaps(t, r, ff, clock, idle, 11)
+	for i, g := range gaps {
+		if g > DefaultBackoffMaxWithoutKeys {
+			t.Errorf("gap %d between fetches is %s with no keys held, want at most %s (gaps %v)", i+1, g, DefaultBackoffMaxWithoutKeys, gaps)
+		}
+	}
+	if gaps[len(gaps)-1] < DefaultBackoffMaxWithoutKeys/2 {
+		t.Errorf("gaps %v: the capped backoff must still back off", gaps)
+	}
+	if _, err := r.Get(t.Context()); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+// An upstream Retry-After longer than the cap is still honoured when no keys
+// are held.
+func TestColdBackoffHonoursLongerRetryAfter(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	ff := newFakeFetcher(clock, time.Hour)
+	ff.setFail(func(n int, _ time.Time) error {
+		if n <= 3 {
+			return retryAfterErr("429 Too Many Requests", 45*time.Second)
+		}
+		return nil
+	})
+	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock})
+	idle := startRun(t, r, clock)
+	idle()
+	gaps := fetchGaps(t, r, ff, clock, idle, 4)
+	for i, g := range gaps {
+		if g < 45*time.Second {
+			t.Errorf("gap %d is %s, shorter than the upstream's Retry-After of 45s (gaps %v)", i+1, g, gaps)
+		}
+	}
+}
+
+// Keys that run out while a long backoff is under way (refreshes failing while
+// the old keys were still served) bring the next attempt forward: once nothing
+// valid is left, the cold cap applies.
+func TestBackoffShortensWhenKeysRunOut(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	ff := newFakeFetcher(clock, 30*time.Minute)
+	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, Rand: func() float64 { return 0.999 }})
+	idle := startRun(t, r, clock)
+	idle()
+	ff.setFail(func(int, time.Time) error { return transientErr("upstream said 503") })
+	keysEnd := epoch.Add(30*time.Minute - DefaultFloor) // below the floor from here
+	for clock.Now().Before(keysEnd) {
+		advanceToNextAttempt(t, r, clock, idle)
+	}
+	calls := ff.callTimes()
+	if len(calls) < 5 {
+		t.Fatalf("%d fetches; the test wants a long backoff under way", len(calls))
+	}
+	for _, at := range calls {
+		if !at.Before(keysEnd) {
+			if late := at.Sub(keysEnd); late > DefaultBackoffMaxWithoutKeys {
+				t.Errorf("the first fetch after the keys ran out came %s later, want within %s", late, DefaultBackoffMaxWithoutKeys)
+			}
+			return
+		}
+	}
+	t.Fatal("no fetch after the keys ran out")
+}
+
+// With AwaitPropagation, Get never returns keys younger than PropagationDelay:
+// it waits for them when ColdWait covers the rest of the delay, and otherwise
+// says at once when they will be served. Keys that stand in for propagating ones
+// are served without a wait.
+func TestAwaitPropagationInGet(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	ff := newFakeFetcher(clock, time.Hour)
+	ev := &recEvents{}
+	r := newTestRefresher(t, Config{
+		Fetcher: ff, Clock: clock, Events: ev, AwaitPropagation: true,
+		ColdWait: 800 * time.Millisecond, Policy: Policy{PropagationDelay: 3 * time.Second},
+	})
+
+	// Cold: the fetch is quick, the 3 s delay is beyond the 800 ms budget.
+	_, err := r.Get(t.Context())
+	var nc *NoCredentialsError
+	if !errors.As(err, &nc) || nc.Class != Transient || !nc.NextRetry.Equal(epoch.Add(3*time.Second)) {
+		t.Fatalf("cold Get: want a transient NoCredentialsError due at +3s, got %#v", err)
+	}
+	if !strings.Contains(err.Error(), "not accepted by S3 yet") || !strings.Contains(err.Error(), "served from") {
+		t.Errorf("message: %s", err)
+	}
+	if st := r.Status(); ff.count() != 1 || st.AccessKeyID != "CWTEST00000001" || st.Propagated {
+		t.Fatalf("%d fetches; status %+v", ff.count(), st)
+	}
+
+	// 2.5 s later the remaining 500 ms fit the budget: Get waits for them.
+	clock.Advance(2500 * time.Millisecond)
+	got := make(chan error, 1)
+	var c creds.Credentials
+	go func() {
+		var err error
+		c, err = r.Get(t.Context())
+		got <- err
+	}()
+	if err := clock.BlockUntilContext(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		t.Fatalf("Get returned before the keys propagated: %v", err)
+	default:
+	}
+	clock.Advance(500 * time.Millisecond)
+	if err := <-got; err != nil || c.AccessKeyID != "CWTEST00000001" {
+		t.Fatalf("after the delay: %v %v", c, err)
+	}
+	if ff.count() != 1 {
+		t.Errorf("%d fetches, want 1", ff.count())
+	}
+
+	// Refresh ahead: the old keys are served at once while the new ones propagate.
+	clock.Advance(45 * time.Minute)
+	if c, err := r.Get(t.Context()); err != nil || c.AccessKeyID != "CWTEST00000001" {
+		t.Fatalf("in the refresh window: %v %v", c, err)
+	}
+	waitFetch(t, r)
+	if c, err := r.Get(t.Context()); err != nil || c.AccessKeyID != "CWTEST00000001" {
+		t.Fatalf("while the new keys propagate: %v %v", c, err)
+	}
+	clock.Advance(3 * time.Second)
+	if c, err := r.Get(t.Context()); err != nil || c.AccessKeyID != "CWTEST00000002" {
+		t.Fatalf("after the new keys propagated: %v %v", c, err)
+	}
+}
+
+// The caller's context ends a wait for propagation with the same answer.
+func TestAwaitPropagationGivesUpWithContext(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	ff := newFakeFetcher(clock, time.Hour)
+	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, AwaitPropagation: true, Policy: Policy{PropagationDelay: 3 * time.Second}})
+	ctx, cancel := context.WithCancel(t.Context())
+	got := make(chan error, 1)
+	go func() {
+		_, err := r.Get(ctx) // no ColdWait: bounded by ctx alone
+		got <- err
+	}()
+	if err := clock.BlockUntilContext(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	err := <-got
+	var nc *NoCredentialsError
+	if !errors.As(err, &nc) || !nc.NextRetry.Equal(epoch.Add(3*time.Second)) || !strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("got %v", err)
+	}
+	// Without AwaitPropagation the same keys are served at once.
+	plain := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, Policy: Policy{PropagationDelay: 3 * time.Second}})
+	if _, err := plain.Get(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -172,17 +172,33 @@ func TestSimulationTransientFaultLongerThanLifetime(t *testing.T) {
 		t.Errorf("recovered at %s; the fault ended at %s", recovered.Sub(epoch), faultEnd.Sub(epoch))
 	}
 	checkRate(t, ff.callTimes(), DefaultMaxRate, DefaultBurst)
-	during := 0
+	// While the old keys are served (30m–59m), 1s doubling to 5m: about 8 fast
+	// fetches, then one per 2.5–5m. Once none are left, at least one per
+	// Backoff.MaxWithoutKeys (10s), which the rate cap (one per 5s) bounds.
+	var warm int
+	var cold []time.Time
 	for _, c := range ff.callTimes() {
-		if !c.Before(faultStart) && c.Before(faultEnd) {
-			during++
+		switch {
+		case c.Before(faultStart) || !c.Before(faultEnd):
+		case c.Before(firstErr):
+			warm++
+		default:
+			cold = append(cold, c)
 		}
 	}
-	// 1s doubling to 5m over ~1h42m of failures: about 8 fast ones, then one per 2.5–5m.
-	if during > 60 {
-		t.Errorf("%d fetches during a 2h fault: hammering", during)
+	if warm > 20 {
+		t.Errorf("%d fetches during the fault while keys were still served: hammering", warm)
 	}
-	t.Logf("%d fetches during the fault; errors from %s; recovered at %s", during, firstErr.Sub(epoch), recovered.Sub(epoch))
+	for i := 1; i < len(cold); i++ {
+		if gap := cold[i].Sub(cold[i-1]); gap > DefaultBackoffMaxWithoutKeys+step {
+			t.Errorf("fetches %s apart at %s with no keys to serve, want at most %s", gap, cold[i].Sub(epoch), DefaultBackoffMaxWithoutKeys)
+			break
+		}
+	}
+	if !recovered.IsZero() && recovered.After(faultEnd.Add(DefaultBackoffMaxWithoutKeys+step)) {
+		t.Errorf("recovered at %s, more than %s after the fault ended at %s", recovered.Sub(epoch), DefaultBackoffMaxWithoutKeys, faultEnd.Sub(epoch))
+	}
+	t.Logf("%d fetches during the fault while keys were served, %d after; errors from %s; recovered at %s", warm, len(cold), firstErr.Sub(epoch), recovered.Sub(epoch))
 }
 
 // Unrecoverable: after the failure, no fetch at all until the input changes, then

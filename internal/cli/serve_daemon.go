@@ -230,6 +230,8 @@ func (d *daemon) newProfile(p *config.Profile) (*runningProfile, error) {
 		Events:   &profileEvents{Observer: d.observer, prof: p, minted: d.minted},
 		Policy:   policyOf(p),
 		ColdWait: d.o.coldWait,
+		// A caller uses the keys at once: none younger than propagation_delay.
+		AwaitPropagation: !d.o.noPropWait,
 	})
 	if err != nil {
 		return nil, err

@@ -144,7 +144,9 @@ func newSrvEmu(t *testing.T) *srvEmu {
 }
 
 // writeConfig writes a config serving the given profiles (all token_file/oidc);
-// extra is appended to every profile's block, e.g. "    lifetime: 2h\n".
+// extra is appended to every profile's block, e.g. "    lifetime: 2h\n". This
+// emulator's S3 accepts new keys at once, so the profiles' propagation_delay is
+// 0s unless extra sets one.
 func (e *srvEmu) writeConfig(defaultProfile string, profiles []string, extra map[string]string) {
 	e.t.Helper()
 	var b strings.Builder
@@ -156,6 +158,9 @@ func (e *srvEmu) writeConfig(defaultProfile string, profiles []string, extra map
 	b.WriteString("profiles:\n")
 	for _, p := range profiles {
 		fmt.Fprintf(&b, "  %s:\n    source: {type: token_file, path: %s}\n%s", p, e.tokenFile, extra[p])
+		if !strings.Contains(extra[p], "propagation_delay:") {
+			b.WriteString("    propagation_delay: 0s\n")
+		}
 	}
 	e.writeRawConfig(b.String())
 }

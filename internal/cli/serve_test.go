@@ -9,6 +9,7 @@ import (
 	"net/http/httptrace"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -561,5 +562,37 @@ func TestServeUnixSocket(t *testing.T) {
 	}
 	if _, err := os.Stat(sock); err == nil {
 		t.Error("the socket is left behind")
+	}
+}
+
+// A request for keys younger than the profile's propagation_delay gets 503 with
+// a Retry-After when --cold-wait cannot cover the rest of the delay;
+// --no-propagation-wait hands the keys out at once.
+func TestServePropagationWait(t *testing.T) {
+	t.Parallel()
+	e := newSrvEmu(t)
+	// Far beyond --cold-wait, so the answer cannot depend on how fast this runs.
+	e.writeConfig("", []string{"alpha"}, map[string]string{"alpha": "    propagation_delay: 10m\n"})
+
+	r := startServe(t, nil, nil, serveArgs(e)...)
+	r.started()
+	got := srvGet(t, r.url+"/v1/credentials", r.token())
+	for got.status == http.StatusServiceUnavailable && strings.Contains(got.body, "still running") {
+		got = srvGet(t, r.url+"/v1/credentials", r.token()) // the first exchange; each waits --cold-wait
+	}
+	if got.status != http.StatusServiceUnavailable || !strings.Contains(got.body, `"code":"CredentialsUnavailable"`) ||
+		!strings.Contains(got.body, "not accepted by S3 yet") {
+		t.Fatalf("keys minted just now: %d %s", got.status, got.body)
+	}
+	if secs, err := strconv.Atoi(got.header.Get("Retry-After")); err != nil || secs < 1 || secs > 600 {
+		t.Errorf("Retry-After %q, want the seconds until the keys are 10m old", got.header.Get("Retry-After"))
+	}
+
+	e2 := newSrvEmu(t)
+	e2.writeConfig("", []string{"alpha"}, map[string]string{"alpha": "    propagation_delay: 10m\n"})
+	r2 := startServe(t, nil, nil, serveArgs(e2, "--no-propagation-wait", "--cold-wait", "10s")...)
+	r2.started()
+	if c := r2.getCreds(""); !strings.HasPrefix(c.AccessKeyID, "CW") {
+		t.Errorf("--no-propagation-wait served %q", c.AccessKeyID)
 	}
 }

@@ -393,6 +393,13 @@ func TestFaultMatrixTransient(t *testing.T) {
 			if st.NextRetry.After(nextAttempt) {
 				nextAttempt = st.NextRetry
 			}
+			// With no keys left the backoff stays short and the rate cap decides:
+			// the limiter's next token comes at most one interval after the last call.
+			if n := len(m.callTimes); n > 0 {
+				if byRate := m.callTimes[n-1].Add(mxRateInterval); byRate.After(nextAttempt) {
+					nextAttempt = byRate
+				}
+			}
 			if recovered.After(nextAttempt.Add(mxStep)) || recovered.Sub(faultEnd) > mxBackoff.Max+mxStep {
 				t.Fatalf("recovered %s after the fault ended; the next attempt was due after %s (backoff max %s)",
 					recovered.Sub(faultEnd), nextAttempt.Sub(faultEnd), mxBackoff.Max)

@@ -372,3 +372,61 @@ func TestSetTokenRotates(t *testing.T) {
 		t.Errorf("SetToken with a line break: %v", err)
 	}
 }
+
+// A request for keys the refresher minted less than propagation_delay ago waits
+// for them within the cold-wait budget, or gets 503 with the seconds until they
+// are propagated, rounded up.
+func TestColdKeysWaitForPropagation(t *testing.T) {
+	// The server's own bound is wall time; keep it out of the way of the
+	// refresher's budget, which runs on the fake clock.
+	f := newFixture(t, time.Minute, nil)
+	r, err := cache.NewRefresher(cache.Config{
+		Profile: "default", Clock: f.clock, Logger: f.log, Events: NewObserver(f.m, f.log),
+		Fetcher: cache.FetcherFunc(func(context.Context) (creds.Credentials, error) {
+			return sampleCreds(f.clock.Now().Add(time.Hour)), nil
+		}),
+		Policy:           cache.Policy{PropagationDelay: 3 * time.Second},
+		ColdWait:         800 * time.Millisecond,
+		AwaitPropagation: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.SetProfiles("default", map[string]Provider{"default": r}); err != nil {
+		t.Fatal(err)
+	}
+
+	w := f.get(CredentialsPath) // minted now: 3 s to go, beyond the 800 ms budget
+	wantStatus(t, w, http.StatusServiceUnavailable, "CredentialsUnavailable")
+	if got := w.Header().Get("Retry-After"); got != "3" {
+		t.Errorf("Retry-After %q, want 3", got)
+	}
+	if !strings.Contains(w.Body.String(), "not accepted by S3 yet") {
+		t.Errorf("503 body does not say why: %s", w.Body)
+	}
+	f.clock.Advance(900 * time.Millisecond) // 2.1 s to go: rounded up
+	w = f.get(CredentialsPath)
+	wantStatus(t, w, http.StatusServiceUnavailable, "CredentialsUnavailable")
+	if got := w.Header().Get("Retry-After"); got != "3" {
+		t.Errorf("Retry-After %q, want 3 (2.1 s rounded up)", got)
+	}
+
+	f.clock.Advance(1500 * time.Millisecond) // 600 ms to go: within the budget
+	done := make(chan *recorder, 1)
+	go func() { done <- f.get(CredentialsPath) }()
+	if err := f.clock.BlockUntilContext(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case w := <-done:
+		t.Fatalf("answered %d before the keys propagated: %s", w.Code, w.Body)
+	default:
+	}
+	f.clock.Advance(600 * time.Millisecond)
+	if w := <-done; w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "CWKEYID0001") {
+		t.Fatalf("after the delay: %d %s", w.Code, w.Body)
+	}
+	if w := f.get(CredentialsPath); w.Code != http.StatusOK {
+		t.Fatalf("propagated keys: %d %s", w.Code, w.Body)
+	}
+}

@@ -29,7 +29,10 @@ type serveOptions struct {
 	// shortLifetimes lets the config ask for key lifetimes under the usual
 	// 15-minute minimum (soak runs).
 	shortLifetimes bool
-	args           []string
+	// cold: return once serve listens, without waiting for /readyz, so that a
+	// workload can ask for keys the moment the endpoint is up.
+	cold bool
+	args []string
 }
 
 // serveProc is a running `cwcreds serve` child.
@@ -135,6 +138,10 @@ func startServe(t *testing.T, e *emuEnv, o serveOptions) *serveProc {
 
 	if err := s.waitListening(30 * time.Second); err != nil {
 		t.Fatalf("cwcreds serve did not start listening: %v\n--- its output:\n%s", err, s.out)
+	}
+	if o.cold {
+		s.readToken()
+		return s
 	}
 	if err := s.waitReady(30 * time.Second); err != nil {
 		t.Fatalf("cwcreds serve did not become ready: %v\n--- its output:\n%s", err, s.out)

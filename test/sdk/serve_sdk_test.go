@@ -289,3 +289,63 @@ func TestServeFirstCallAfterReady(t *testing.T) {
 		t.Fatalf("the first S3 call after /readyz answered 200 failed: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
 	}
 }
+
+// TestServeFirstCallCold: a workload that starts together with serve asks for
+// keys the moment the endpoint listens, before /readyz says ready, and its first
+// S3 call must still succeed. The emulator's S3 refuses a new key for a moment,
+// as the real service does, and no SDK retries that InvalidAccessKeyId: serve
+// must not hand out keys younger than the profile's propagation_delay. It waits
+// for them within --cold-wait (the Go SDK case), or answers 503 with Retry-After
+// when --cold-wait cannot cover the rest, which botocore retries a second later
+// (the boto3 case: its container provider times out after 2 s, so --cold-wait is
+// kept under that).
+func TestServeFirstCallCold(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name                 string
+		emuDelay, profDelay  time.Duration
+		coldWait             string
+		run                  func(ctx context.Context, t *testing.T, env []string, bucket string) (string, string, error)
+		bucket, wantProvider string
+	}{
+		{
+			name: "aws-sdk-go-v2", emuDelay: time.Second, profDelay: 1500 * time.Millisecond, coldWait: "3s",
+			bucket: "cold-go", wantProvider: "CredentialsEndpointProvider",
+			run: func(ctx context.Context, _ *testing.T, env []string, bucket string) (string, string, error) {
+				return runGoSDK(ctx, env, bucket, 0, 0)
+			},
+		},
+		{
+			name: "boto3", emuDelay: 2 * time.Second, profDelay: 2500 * time.Millisecond, coldWait: "1500ms",
+			bucket: "cold-boto3", wantProvider: "container-role",
+			run: func(ctx context.Context, t *testing.T, env []string, bucket string) (string, string, error) {
+				return runBoto3(ctx, t, env, bucket, 0, 0)
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if tc.name == "boto3" {
+				requireBoto3(t)
+			}
+			e := startEmulator(t, tc.emuDelay)
+			s := startServe(t, e, serveOptions{
+				profiles: []profileSpec{{name: "default", propagation: tc.profDelay}},
+				cold:     true,
+				args:     []string{"--cold-wait", tc.coldWait},
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			stdout, stderr, err := tc.run(ctx, t, sdkEnv(e, s, "", ""), tc.bucket)
+			if err != nil {
+				t.Fatalf("the first S3 call of a workload started with serve failed: %v\nstdout: %s\nstderr: %s\n--- serve's output:\n%s", err, stdout, stderr, s.out)
+			}
+			rep := decodeReport(t, stdout)
+			if rep.Provider != tc.wantProvider || len(rep.KeyIDs) != 1 {
+				t.Fatalf("%s used provider %q and keys %v, want %q and one key", tc.name, rep.Provider, rep.KeyIDs, tc.wantProvider)
+			}
+			checkS3Calls(t, e, tc.bucket, rep.KeyIDs[0], 3)
+		})
+	}
+}
