@@ -26,6 +26,7 @@ func TestBuiltBinary(t *testing.T) {
 	t.Run("Exec", func(t *testing.T) { testExec(t, bin) })
 	t.Run("TokenCommandStderr", func(t *testing.T) { testTokenCommandStderr(t, bin) })
 	t.Run("TokenCommandChildren", func(t *testing.T) { testTokenCommandChildren(t, bin) })
+	t.Run("BadTokenFile", func(t *testing.T) { testBadTokenFile(t, bin) })
 }
 
 // 100 processes starting on a cold cache make one exchange and print the same

@@ -149,3 +149,26 @@ func processGone(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
+
+// A token file found unusable locally is reported as what is wrong with it,
+// not as an identity rejected upstream (no call was made), on the run that
+// read it and on the next, answered from the remembered failure.
+func testBadTokenFile(t *testing.T, bin string) {
+	w := newWorld(t)
+	if err := os.WriteFile(w.tokenFile, []byte("not-a-jwt\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, argv := range [][]string{{bin, "credential-process"}, {bin, "credential-process"}, {fastBinary(bin)}} {
+		r := w.runProc(ctx, nil, nil, argv...)
+		want := "token file " + w.tokenFile + " does not hold a JWT"
+		if r.code == 0 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, want) ||
+			strings.Contains(r.stderr, "upstream") || strings.Contains(r.stderr, "could not exchange") {
+			t.Fatalf("%s: code %d, stderr %q, want it to say %q and nothing of an exchange", argv[0], r.code, r.stderr, want)
+		}
+	}
+	if w.exchanges() != 0 {
+		t.Fatalf("%d exchanges", w.exchanges())
+	}
+}
