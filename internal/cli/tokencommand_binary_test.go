@@ -88,8 +88,8 @@ func testTokenCommandStderr(t *testing.T, bin string) {
 }
 
 // A token command that times out, or exits leaving children behind, leaves no
-// process of its group running once cwcreds returns, and cwcreds does not wait
-// for those children (which hold its stderr, handed to the command).
+// process of its group running once cwcreds returns, and cwcreds's own stderr
+// (which the AWS tools read to the end) is not held open by them.
 func testTokenCommandChildren(t *testing.T, bin string) {
 	w := newWorld(t)
 	var profiles strings.Builder

@@ -67,9 +67,8 @@ type TokenCommand struct {
 	MaxBytes int64
 	// Clock decides whether the printed token has expired.
 	Clock clockwork.Clock
-	// Stderr receives the command's stderr as it writes it. An *os.File is handed
-	// to the command as its own stderr; any other writer is fed through a pipe.
-	// Nil discards it.
+	// Stderr receives the command's stderr as it writes it, through a pipe (the
+	// command never holds Stderr itself). Nil discards it.
 	Stderr io.Writer
 	// StderrName says in errors where Stderr goes, e.g. "cwcreds's stderr".
 	StderrName string
@@ -173,12 +172,11 @@ func (c *TokenCommand) run(cmd *exec.Cmd, stdout io.Writer) error {
 		closeAll()
 		return err
 	}
-	switch w := c.Stderr.(type) {
-	case nil: // the null device
-	case *os.File:
-		cmd.Stderr = w
-	default:
-		if cmd.Stderr, err = newPipe(w); err != nil {
+	// Even an *os.File gets a pipe: the command's children never hold our own
+	// stderr (a caller such as the AWS CLI reads it to the end), only a pipe we
+	// close in the end.
+	if c.Stderr != nil {
+		if cmd.Stderr, err = newPipe(c.Stderr); err != nil {
 			closeAll()
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,7 +100,7 @@ func TestTokenCommandFailurePassesStderrOnNeverQuotesIt(t *testing.T) {
 	_, err = cmd.Token(ctx(t))
 	wantErr(t, err, false, "exit status 3", "its stderr was discarded")
 	noSecrets(t, err, tok, "hunter2-SECRETVALUE", "login required")
-	// An *os.File is the command's own stderr.
+	// An *os.File gets it too.
 	f, ferr := os.Create(tempPath(t, "stderr"))
 	if ferr != nil {
 		t.Fatal(ferr)
@@ -253,4 +254,28 @@ func gone(pid int) bool {
 	s := string(stat)
 	i := strings.LastIndexByte(s, ')')
 	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// A child that leaves the command's process group (setsid) cannot be killed
+// with it; if it holds stdout or stderr open, the call still returns, after
+// commandWaitDelay, with what the command printed.
+func TestTokenCommandEscapedChildDoesNotHang(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid")
+	}
+	v := newTestEnv(t)
+	tok := v.mint("x", time.Hour)
+	pidFile := tempPath(t, "pid")
+	cmd := sh(`setsid sh -c 'echo $$ > "$PIDFILE"; exec sleep 300' & while [ ! -s "$PIDFILE" ]; do sleep 0.01; done; printf '%s\n' "$TOK"`,
+		"PIDFILE="+pidFile, "TOK="+tok)
+	cmd.Clock = v.clock
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.Timeout = time.Minute
+	got, err := cmd.Token(ctx(t))
+	pid := readPID(t, pidFile)
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	if err != nil || got != tok {
+		t.Fatalf("token %v, err %v", got == tok, err)
+	}
 }
