@@ -289,7 +289,7 @@ func TestDiskUnrecoverableWaitsForInputChange(t *testing.T) {
 	})
 	for range 5 {
 		_, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{})
-		if !strings.Contains(err.Error(), "identity rejected upstream: access denied") {
+		if !strings.Contains(err.Error(), "identity not usable: access denied") {
 			t.Fatalf("got %v", err)
 		}
 		clock.Advance(10 * time.Minute)

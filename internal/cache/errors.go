@@ -77,8 +77,9 @@ var (
 // only fetch errors, which never contain secrets.
 type NoCredentialsError struct {
 	Profile string
-	// Class is Unrecoverable when the identity was rejected upstream and the cache
-	// waits for its input to change; Transient otherwise.
+	// Class is Unrecoverable when the identity is not usable — found wrong
+	// locally, or rejected upstream — and the cache waits for its input to
+	// change; Transient otherwise.
 	Class Class
 	// Err is the last fetch failure, or why no fetch has finished yet.
 	Err error
@@ -89,7 +90,7 @@ type NoCredentialsError struct {
 
 func (e *NoCredentialsError) Error() string {
 	if e.Class == Unrecoverable {
-		msg := fmt.Sprintf("profile %q: identity rejected upstream: %v; fix the identity (token, login or permissions): cwcreds tries again when it changes", e.Profile, e.Err)
+		msg := fmt.Sprintf("profile %q: identity not usable: %v; fix the identity (token, login or permissions): cwcreds tries again when it changes", e.Profile, e.Err)
 		if !e.NextRetry.IsZero() {
 			msg += " or at " + e.NextRetry.UTC().Format(time.RFC3339)
 		}

@@ -284,7 +284,7 @@ func TestUnrecoverableStopsUntilInputChanges(t *testing.T) {
 		if !errors.As(err, &nc) || nc.Class != Unrecoverable || !nc.Unrecoverable() {
 			t.Fatalf("want an unrecoverable NoCredentialsError, got %v", err)
 		}
-		if !strings.Contains(err.Error(), "identity rejected upstream: token is expired") {
+		if !strings.Contains(err.Error(), "identity not usable: token is expired") {
 			t.Fatalf("message: %s", err)
 		}
 		clock.Advance(time.Minute)

@@ -227,7 +227,7 @@ func TestSimulationUnrecoverable(t *testing.T) {
 			continue
 		}
 		var nc *NoCredentialsError
-		if !errors.As(err, &nc) || nc.Class != Unrecoverable || !strings.Contains(err.Error(), "identity rejected upstream") {
+		if !errors.As(err, &nc) || nc.Class != Unrecoverable || !strings.Contains(err.Error(), "identity not usable") {
 			t.Fatalf("at %s: %v", elapsed, err)
 		}
 	}

@@ -24,6 +24,9 @@ func TestBuiltBinary(t *testing.T) {
 	t.Run("NoTerminalLoginHint", func(t *testing.T) { testNoTerminal(t, bin) })
 	t.Run("RealClients", func(t *testing.T) { testRealClients(t, bin) })
 	t.Run("Exec", func(t *testing.T) { testExec(t, bin) })
+	t.Run("TokenCommandStderr", func(t *testing.T) { testTokenCommandStderr(t, bin) })
+	t.Run("TokenCommandChildren", func(t *testing.T) { testTokenCommandChildren(t, bin) })
+	t.Run("BadTokenFile", func(t *testing.T) { testBadTokenFile(t, bin) })
 }
 
 // 100 processes starting on a cold cache make one exchange and print the same

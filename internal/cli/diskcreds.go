@@ -137,9 +137,14 @@ func sourceStdin(env Env, counted *countingReader) io.Reader {
 	return counted
 }
 
-// fetcherDeps are the process-level inputs of an exchange.
+// fetcherDeps are the process-level inputs of an exchange. A token command's
+// stderr goes to ours as it is written, as kubectl does for its exec plugins:
+// its prompts and diagnostics reach whoever reads cwcreds's stderr (the
+// terminal, or the AWS tool that ran credential_process), and cwcreds itself
+// neither keeps nor repeats them.
 func fetcherDeps(env Env, p *config.Profile, logger *zap.Logger, stdin io.Reader) (exchange.Deps, error) {
-	deps := exchange.Deps{Getenv: env.Getenv, Stdin: stdin, Logger: logger, UserAgent: "cwcreds/" + env.Version}
+	deps := exchange.Deps{Getenv: env.Getenv, Stdin: stdin, Logger: logger, UserAgent: "cwcreds/" + env.Version,
+		CommandStderr: env.Stderr, CommandStderrName: "cwcreds's stderr"}
 	if p.Source.Type == config.SourceOIDCRefresh {
 		dir, err := exchange.DefaultLoginDir(env.Getenv)
 		if err != nil {

@@ -208,9 +208,13 @@ func (d *daemon) apply(cfg *config.Config) (profileChanges, error) {
 	return ch, nil
 }
 
-// newProfile builds a profile's fetcher and refresher.
+// newProfile builds a profile's fetcher and refresher. A token command's stderr
+// goes, raw, to the daemon's stderr — where its log goes, but not through the
+// logger: the text is the command's, may hold secrets, and never becomes a log
+// entry (a JSON log reader sees it as lines that are not JSON).
 func (d *daemon) newProfile(p *config.Profile) (*runningProfile, error) {
-	deps := exchange.Deps{Getenv: d.getenv, Stdin: d.sourceStdin(), Clock: d.clock, Logger: d.log, UserAgent: "cwcreds/" + d.env.Version}
+	deps := exchange.Deps{Getenv: d.getenv, Stdin: d.sourceStdin(), Clock: d.clock, Logger: d.log, UserAgent: "cwcreds/" + d.env.Version,
+		CommandStderr: d.env.Stderr, CommandStderrName: "cwcreds serve's stderr"}
 	if p.Source.Type == config.SourceOIDCRefresh {
 		dir, err := exchange.DefaultLoginDir(d.getenv)
 		if err != nil {

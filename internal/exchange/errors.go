@@ -60,13 +60,28 @@ func transientErr(op string, err error) *Error {
 	return &Error{Op: op, Err: err}
 }
 
-// wrap adds op to err, keeping its classification: an error that says whether it
-// is unrecoverable is believed, CoreWeave API errors are classified by
-// cwobject.IsUnrecoverable (Unauthenticated, PermissionDenied, InvalidArgument…),
-// and everything else — network, 5xx, 429, malformed answers, cancellation — is
-// transient.
+// sourceErr is an identity source's failure as the source reported it: it names
+// the input (the token file, the command, the stored login) and what is wrong
+// with it. Nothing was sent to CoreWeave, so it is not worded as a failed or
+// rejected exchange.
+func sourceErr(err error) *Error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	return wrap("could not read the identity", err)
+}
+
+// wrap adds op to the error of an upstream call, keeping its classification: an
+// error that says whether it is unrecoverable is believed, CoreWeave API errors
+// are classified by cwobject.IsUnrecoverable (Unauthenticated, PermissionDenied,
+// InvalidArgument…), and everything else — network, 5xx, 429, malformed
+// answers, cancellation — is transient. An unrecoverable one says it was
+// rejected upstream.
 func wrap(op string, err error) *Error {
 	e := &Error{Op: op, Err: err, unrecoverable: isUnrecoverable(err)}
+	if e.unrecoverable {
+		e.Op += " (rejected upstream)"
+	}
 	var se *cwobject.StatusError
 	if errors.As(err, &se) && se.RetryAfter > 0 {
 		e.retryAfter = se.RetryAfter

@@ -59,7 +59,7 @@ func NewAPITokenExchange(cfg APITokenExchangeConfig) (*APITokenExchange, error) 
 func (x *APITokenExchange) Fetch(ctx context.Context) (creds.Credentials, error) {
 	tok, err := x.src.Token(ctx)
 	if err != nil {
-		return creds.Credentials{}, wrap(x.op, err)
+		return creds.Credentials{}, sourceErr(err)
 	}
 	start := x.clock.Now()
 	key, err := x.client.WithToken(tok).CreateAccessKeyFromJWT(ctx, cwobject.CreateAccessKeyFromJWTRequest{
@@ -112,7 +112,7 @@ func NewAPITokenCredsExchange(cfg APITokenCredsExchangeConfig) (*APITokenCredsEx
 func (x *APITokenCredsExchange) Fetch(ctx context.Context) (creds.Credentials, error) {
 	tok, err := x.src.Token(ctx)
 	if err != nil {
-		return creds.Credentials{}, wrap(x.op, err)
+		return creds.Credentials{}, sourceErr(err)
 	}
 	start := x.clock.Now()
 	cc, err := x.client.WithToken(tok).CreateAccessKeyFromApiToken(ctx)

@@ -55,7 +55,7 @@ func NewContainerCredsExchange(cfg ContainerCredsExchangeConfig) (*ContainerCred
 func (x *ContainerCredsExchange) Fetch(ctx context.Context) (creds.Credentials, error) {
 	tok, err := x.src.Token(ctx)
 	if err != nil {
-		return creds.Credentials{}, wrap(x.op, err)
+		return creds.Credentials{}, sourceErr(err)
 	}
 	start := x.clock.Now()
 	cc, err := x.client.CreateAccessKeyFromContainerCreds(ctx, x.orgID, tok)

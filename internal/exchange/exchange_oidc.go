@@ -65,7 +65,7 @@ func NewOIDCExchange(cfg OIDCExchangeConfig) (*OIDCExchange, error) {
 func (x *OIDCExchange) Fetch(ctx context.Context) (creds.Credentials, error) {
 	tok, err := x.src.Token(ctx)
 	if err != nil {
-		return creds.Credentials{}, wrap(x.op, err)
+		return creds.Credentials{}, sourceErr(err)
 	}
 	start := x.clock.Now()
 	key, err := x.client.CreateAccessKeyFromOIDC(ctx, cwobject.CreateAccessKeyFromOIDCRequest{

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -163,10 +164,14 @@ func TestContainerCredsExchange(t *testing.T) {
 	if n := v.emu.Calls()[cwobject.OpCreateAccessKeyFromContainerCreds.Name]; n != 1 {
 		t.Fatalf("%d calls", n)
 	}
-	// An expired token in the file is refused before anything is sent.
+	// An expired token in the file is refused before anything is sent, and the
+	// error says what is wrong with the file, not that an exchange failed.
 	writeFile(t, path, v.mintExpired("svc"))
 	_, err = x.Fetch(ctx(t))
-	wantErr(t, err, true, "could not exchange the token file's JWT for container credentials", "expired")
+	wantErr(t, err, true, "token file "+path+" holds an expired token", "expired at")
+	if strings.Contains(err.Error(), "exchange") || strings.Contains(err.Error(), "upstream") {
+		t.Fatalf("a local problem worded as an exchange's: %v", err)
+	}
 	if n := v.emu.Calls()[cwobject.OpCreateAccessKeyFromContainerCreds.Name]; n != 1 {
 		t.Fatalf("an expired token was sent (%d calls)", n)
 	}

@@ -71,7 +71,7 @@ func NewSAMLExchange(cfg SAMLExchangeConfig) (*SAMLExchange, error) {
 func (x *SAMLExchange) Fetch(ctx context.Context) (creds.Credentials, error) {
 	resp, err := x.src.Token(ctx)
 	if err != nil {
-		return creds.Credentials{}, wrap(x.op, err)
+		return creds.Credentials{}, sourceErr(err)
 	}
 	start := x.clock.Now()
 	key, err := x.client.CreateAccessKeyFromSAML(ctx, cwobject.CreateAccessKeyFromSAMLRequest{

@@ -207,7 +207,7 @@ func TestOIDCRefreshAgainstARealIdP(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = x.Fetch(ctx(t))
-	wantErr(t, err, true, "could not exchange the ID token refreshed from "+p.m.Issuer(), "run `cwcreds login` again")
+	wantErr(t, err, true, "could not refresh the OIDC login at "+p.m.Issuer(), "refused the stored refresh token", "run `cwcreds login` again")
 	noSecrets(t, err, rt, rt2, rt3, p.m.ClientSecret)
 
 	// No login stored at all.

@@ -38,6 +38,11 @@ type Deps struct {
 	// HTTPClient replaces the client built from the profile's proxy and CA
 	// settings (tests).
 	HTTPClient *http.Client
+	// CommandStderr receives a token command's stderr, live and unchanged (see
+	// TokenCommand.Stderr); nil discards it. CommandStderrName says in errors
+	// where it went, e.g. "cwcreds's stderr".
+	CommandStderr     io.Writer
+	CommandStderrName string
 }
 
 // NewFetcher builds the fetcher a profile describes. The client it uses makes a
@@ -127,7 +132,8 @@ func newSource(p *config.Profile, d Deps, httpClient *http.Client) (TokenSource,
 		return &SAMLFile{Path: s.SAMLFile.Path, Stdin: d.Stdin}, nil
 	case config.SourceTokenCommand:
 		c := s.TokenCommand
-		return &TokenCommand{Argv: c.Command, Timeout: c.Timeout, Format: string(c.Format), Clock: d.Clock}, nil
+		return &TokenCommand{Argv: c.Command, Timeout: c.Timeout, Format: string(c.Format), Clock: d.Clock,
+			Stderr: d.CommandStderr, StderrName: d.CommandStderrName}, nil
 	default:
 		return nil, fmt.Errorf("unknown identity source %q", s.Type)
 	}

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -18,10 +20,9 @@ import (
 const (
 	// DefaultCommandTimeout bounds one run of a token command.
 	DefaultCommandTimeout = 30 * time.Second
-	// maxStderrBytes is how much of a failing command's stderr an error keeps.
-	maxStderrBytes = 2 << 10
-	// commandWaitDelay is how long, after the command is killed or exits, its output
-	// pipes may stay open (held by a grandchild) before they are closed.
+	// commandWaitDelay is how long, after the command and what was left of its
+	// process group are gone, its stdout may stay open (held by a process that left
+	// the group, e.g. with setsid) before cwcreds closes it and stops reading.
 	commandWaitDelay = 2 * time.Second
 )
 
@@ -40,9 +41,14 @@ var execCredentialVersions = []string{
 // TokenCommand runs a command (no shell) that prints an OIDC JWT on stdout — bare
 // (Format "jwt") or inside a Kubernetes ExecCredential (Format "exec_credential",
 // status.token), so that kubelogin, cloud CLIs and CI tools can be identity
-// sources. The command runs on every call, in its own process group, killed as a
-// group when Timeout passes. Errors include its stderr (trimmed, capped, with the
-// token redacted) and never its stdout.
+// sources. The command runs on every call, in its own process group (on Unix):
+// when Timeout passes the whole group is killed, and when the command exits
+// whatever it left running in its group is killed too, so no background child
+// outlives the call or holds its output open. Its stderr goes, live and
+// unchanged, to Stderr (as kubectl passes on its exec plugins' stderr) and is
+// never kept: errors say that it failed, how, and where its stderr went, and
+// quote neither its stdout nor its stderr, which are arbitrary text that may
+// hold secrets.
 type TokenCommand struct {
 	// Argv is the program and its arguments; Argv[0] is looked up in PATH.
 	Argv []string
@@ -61,6 +67,11 @@ type TokenCommand struct {
 	MaxBytes int64
 	// Clock decides whether the printed token has expired.
 	Clock clockwork.Clock
+	// Stderr receives the command's stderr as it writes it, through a pipe (the
+	// command never holds Stderr itself). Nil discards it.
+	Stderr io.Writer
+	// StderrName says in errors where Stderr goes, e.g. "cwcreds's stderr".
+	StderrName string
 }
 
 // Describe names what the source yields.
@@ -106,15 +117,13 @@ func (c *TokenCommand) Token(ctx context.Context) (string, error) {
 	cmd.Dir = c.Dir
 	cmd.Stdin = nil // the null device: never wait for input
 	stdout := &cappedBuffer{limit: limit}
-	stderr := &cappedBuffer{limit: maxStderrBytes, keepTail: true}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = commandWaitDelay
 	setProcessGroup(cmd)
 
-	runErr := cmd.Run()
+	runErr := c.run(cmd, stdout)
 	out := stdout.buf.Bytes()
 	if runErr != nil {
-		return "", c.runError(runCtx, ctx, timeout, runErr, stderr, out)
+		return "", c.runError(runCtx, ctx, timeout, runErr, out)
 	}
 	if stdout.overflow {
 		return "", transientErr("token command "+c.name()+" printed too much",
@@ -131,23 +140,87 @@ func (c *TokenCommand) Token(ctx context.Context) (string, error) {
 	return tok, nil
 }
 
-// runError explains a failed run with the command's stderr, never its stdout.
-func (c *TokenCommand) runError(runCtx, parent context.Context, timeout time.Duration, err error, stderr *cappedBuffer, stdout []byte) error {
-	secrets := stdoutSecrets(stdout)
-	msg := cleanText(stderr.String(), secrets, maxStderrBytes)
-	withStderr := func(s string) string {
-		if msg == "" {
-			return s + " (no stderr)"
-		}
-		return s + "; stderr: " + msg
+// run starts cmd with its stdout into stdout and its stderr to c.Stderr, and
+// returns the command's own result once it has exited, what it left in its
+// process group has been killed, and its stdout has been read to the end (or,
+// held open by a process outside the group, closed after commandWaitDelay).
+func (c *TokenCommand) run(cmd *exec.Cmd, stdout io.Writer) error {
+	type pipe struct {
+		r, w *os.File
+		to   io.Writer
 	}
+	var pipes []pipe
+	closeAll := func() {
+		for _, p := range pipes {
+			p.r.Close()
+			p.w.Close()
+		}
+	}
+	// Pipes of our own rather than os/exec's copying goroutines: Wait then
+	// returns when the command exits, not when the last holder of its output
+	// does, so the group can be killed at once.
+	newPipe := func(to io.Writer) (*os.File, error) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		pipes = append(pipes, pipe{r: r, w: w, to: to})
+		return w, nil
+	}
+	var err error
+	if cmd.Stdout, err = newPipe(stdout); err != nil {
+		closeAll()
+		return err
+	}
+	// Even an *os.File gets a pipe: the command's children never hold our own
+	// stderr (a caller such as the AWS CLI reads it to the end), only a pipe we
+	// close in the end.
+	if c.Stderr != nil {
+		if cmd.Stderr, err = newPipe(c.Stderr); err != nil {
+			closeAll()
+			return err
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		closeAll()
+		return err
+	}
+	var copies sync.WaitGroup
+	for _, p := range pipes {
+		p.w.Close() // the command holds its own copy
+		copies.Go(func() { _, _ = io.Copy(p.to, p.r) })
+	}
+	copied := make(chan struct{})
+	go func() { copies.Wait(); close(copied) }()
+
+	runErr := waitAndKillGroup(cmd)
+	timer := time.NewTimer(commandWaitDelay)
+	defer timer.Stop()
+	select {
+	case <-copied:
+	case <-timer.C:
+		for _, p := range pipes {
+			p.r.Close() // ends the blocked Read
+		}
+		<-copied
+	}
+	for _, p := range pipes {
+		p.r.Close()
+	}
+	return runErr
+}
+
+// runError explains a failed run. It quotes neither stdout nor stderr: stderr
+// has been passed on (see stderrNote), and either may hold secrets.
+func (c *TokenCommand) runError(runCtx, parent context.Context, timeout time.Duration, err error, stdout []byte) error {
+	note := " (" + c.stderrNote() + ")"
 	name := c.name()
 	switch {
 	case parent.Err() != nil:
 		return transientErr("token command "+name+" was stopped", parent.Err())
 	case errors.Is(runCtx.Err(), context.DeadlineExceeded):
 		return transientErr("token command "+name+" timed out",
-			errors.New(withStderr(fmt.Sprintf("no answer within %s, so it was killed; check that it does not wait for input", timeout))))
+			errors.New(fmt.Sprintf("no answer within %s, so it was killed with its process group; check that it does not wait for input", timeout)+note))
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, os.ErrNotExist):
 		return identityErr("token command "+name+" cannot be run", errors.New("it was not found: check the path or PATH"))
 	case errors.Is(err, os.ErrPermission):
@@ -155,12 +228,24 @@ func (c *TokenCommand) runError(runCtx, parent context.Context, timeout time.Dur
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return transientErr("token command "+name+" failed", errors.New(withStderr(ee.ProcessState.String())))
+		return transientErr("token command "+name+" failed", errors.New(ee.ProcessState.String()+note))
 	}
-	return transientErr("token command "+name+" failed", errors.New(withStderr(cleanText(err.Error(), secrets, 200))))
+	return transientErr("token command "+name+" failed", errors.New(cleanText(err.Error(), stdoutSecrets(stdout), 200)))
 }
 
-// stdoutSecrets lists what stderr must not echo: the whole stdout and its lines.
+// stderrNote says where the command's stderr went.
+func (c *TokenCommand) stderrNote() string {
+	switch {
+	case c.Stderr == nil:
+		return "its stderr was discarded"
+	case c.StderrName != "":
+		return "its stderr was passed through to " + c.StderrName
+	default:
+		return "its stderr was passed through"
+	}
+}
+
+// stdoutSecrets lists what an error must not echo: the whole stdout and its lines.
 func stdoutSecrets(stdout []byte) []string {
 	s := []string{string(stdout)}
 	for _, l := range strings.Split(string(stdout), "\n") {
@@ -216,27 +301,16 @@ func ParseExecCredential(out []byte) (string, error) {
 	return tok, nil
 }
 
-// cappedBuffer keeps at most limit bytes: the first ones, or with keepTail the
-// last ones (the end of stderr usually says what went wrong).
+// cappedBuffer keeps the first limit bytes written to it and drops the rest
+// (still accepting them, so the writer never blocks).
 type cappedBuffer struct {
 	buf      bytes.Buffer
 	limit    int64
-	keepTail bool
 	overflow bool
 }
 
 func (b *cappedBuffer) Write(p []byte) (int, error) {
 	n := len(p)
-	if b.keepTail {
-		b.buf.Write(p)
-		if over := int64(b.buf.Len()) - b.limit; over > 0 {
-			rest := append([]byte(nil), b.buf.Bytes()[over:]...)
-			b.buf.Reset()
-			b.buf.Write(rest)
-			b.overflow = true
-		}
-		return n, nil
-	}
 	room := b.limit - int64(b.buf.Len())
 	if int64(len(p)) > room {
 		p = p[:max(room, 0)]
@@ -245,5 +319,3 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 	b.buf.Write(p)
 	return n, nil
 }
-
-func (b *cappedBuffer) String() string { return b.buf.String() }

@@ -3,6 +3,7 @@
 package exchange
 
 import (
+	"errors"
 	"os/exec"
 	"syscall"
 )
@@ -15,9 +16,18 @@ func setProcessGroup(cmd *exec.Cmd) {
 		if cmd.Process == nil {
 			return nil
 		}
-		if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		if err := killGroup(cmd.Process.Pid); err != nil {
 			return cmd.Process.Kill()
 		}
 		return nil
 	}
+}
+
+// killGroup sends SIGKILL to every process of the group pgid. A group that is
+// already empty is not an error.
+func killGroup(pgid int) error {
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
 }

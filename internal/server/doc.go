@@ -21,7 +21,7 @@
 //     the token's length does not leak either);
 //  6. the profile: an unknown or malformed name is 404, never echoed;
 //  7. the keys: 200 with the cached JSON body, or 503 with Retry-After when no
-//     valid keys are held (cold cache, identity rejected upstream), 500 otherwise.
+//     valid keys are held (cold cache, identity not usable), 500 otherwise.
 //
 // The success path does no logging, no reflection and one allocation (the bounded
 // wait's context): the body is encoded once per set of keys and reused.

@@ -222,7 +222,7 @@ func TestUnrecoverableGives503WithReason(t *testing.T) {
 	if err := f.s.SetProfiles("default", map[string]Provider{"default": r}); err != nil {
 		t.Fatal(err)
 	}
-	w := f.waitFor(CredentialsPath, "rejected")
+	w := f.waitFor(CredentialsPath, "identity not usable")
 	wantStatus(t, w, http.StatusServiceUnavailable, "CredentialsUnavailable")
 	if !strings.Contains(w.Body.String(), "the service-account token has expired") {
 		t.Errorf("503 lacks the reason: %s", w.Body)

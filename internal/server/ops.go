@@ -167,7 +167,7 @@ func (s *Server) profileReadiness(ctx context.Context, p *profile, minTTL time.D
 			pr.Reason = "no valid keys yet"
 			switch {
 			case st.WaitingForInput:
-				pr.Reason = "identity rejected upstream; waiting for the identity input to change"
+				pr.Reason = "identity not usable; waiting for the identity input to change"
 			case st.Fetching:
 				pr.Reason = "no valid keys yet; an exchange is running"
 			}

@@ -103,7 +103,7 @@ func TestReadyzTransitions(t *testing.T) {
 	rd = readiness(t, w)
 	if w.Code != http.StatusServiceUnavailable || rd.Ready || !rd.Profiles[0].Ready || !rd.Profiles[0].Default ||
 		rd.Profiles[0].ExpiresInSeconds != 3595 || rd.Profiles[1].Ready ||
-		!strings.Contains(rd.Profiles[1].Reason, "token audience is wrong") || !strings.Contains(rd.Profiles[1].Reason, "rejected") {
+		!strings.Contains(rd.Profiles[1].Reason, "token audience is wrong") || !strings.Contains(rd.Profiles[1].Reason, "not usable") {
 		t.Errorf("one rejected: %d %s", w.Code, w.Body)
 	}
 

@@ -105,7 +105,7 @@ func (s *Server) responseFor(profile string, err error) *errorResponse {
 		return r
 	case errors.As(err, &unrecoverable) && unrecoverable.Unrecoverable():
 		r := newErrorResponse(http.StatusServiceUnavailable, "CredentialsUnavailable",
-			"profile "+strconv.Quote(profile)+": identity rejected upstream: "+err.Error())
+			"profile "+strconv.Quote(profile)+": identity not usable: "+err.Error())
 		r.retryAfter = []string{"1"}
 		return r
 	default:
