@@ -33,6 +33,7 @@ type daemon struct {
 	load   func() (*config.Config, error) // at start and on every reload
 
 	srv       *server.Server
+	metrics   *server.Metrics // also counts connections the endpoint closes at its cap
 	registry  *prometheus.Registry
 	observer  *server.Observer
 	minted    *mintedKeys // nil without --revoke-on-exit
@@ -88,6 +89,7 @@ func (d *daemon) setUp(cfg *config.Config, dev *devServe) error {
 	if err != nil {
 		return err
 	}
+	d.metrics = metrics
 	d.srv, err = server.New(server.Config{Token: token, ColdWait: d.o.coldWait, Metrics: metrics, Logger: d.log, Clock: d.clock})
 	if err != nil {
 		return err

@@ -49,7 +49,7 @@ func runServe(ctx context.Context, env Env, o *serveOptions, reload <-chan os.Si
 	if err != nil {
 		return err
 	}
-	apiCfg := server.ListenConfig{Addr: o.listen, ShutdownTimeout: o.shutdownTimeout, Logger: log}
+	apiCfg := server.ListenConfig{Addr: o.listen, ShutdownTimeout: o.shutdownTimeout, Logger: log, Metrics: d.metrics}
 	apiLn, err := server.Listen(ctx, apiCfg)
 	if err != nil {
 		return fmt.Errorf("credentials endpoint: %w (choose another address with --listen)", err)

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
-	"golang.org/x/net/netutil"
 )
 
 // Defaults of ListenConfig and the default addresses.
@@ -38,7 +38,12 @@ type ListenConfig struct {
 	// "[::]:…"), or UnixPrefix+path for a unix socket (mode 0600; a stale socket
 	// left by a dead process is replaced, a live one is an error).
 	Addr string
-	// MaxConns caps open connections; more wait in the kernel's accept queue.
+	// MaxConns caps open connections. At the cap, a new connection takes the slot
+	// of the one that has waited longest without sending a whole request (an idle
+	// keep-alive connection, or a new one stalled in its headers, or silent for
+	// SilentGrace); only when every connection has a request being served does
+	// it wait. Serve must serve the listener for that: it tells the listener
+	// which connections are idle.
 	MaxConns int
 	// ReadHeaderTimeout cuts clients that send their headers slowly.
 	ReadHeaderTimeout time.Duration
@@ -53,6 +58,11 @@ type ListenConfig struct {
 	ShutdownTimeout time.Duration
 	// Logger gets net/http's own errors (accept failures, panics). Nil: none.
 	Logger *zap.Logger
+	// Metrics, when set, counts the connections closed to make room at the cap
+	// (cwcreds_connections_evicted_total). Give it to one listener only.
+	Metrics *Metrics
+	// Clock times how long new connections have waited (default: the real clock).
+	Clock clockwork.Clock
 }
 
 func (c ListenConfig) withDefaults() ListenConfig {
@@ -75,10 +85,14 @@ func (c ListenConfig) withDefaults() ListenConfig {
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
+	if c.Clock == nil {
+		c.Clock = clockwork.NewRealClock()
+	}
 	return c
 }
 
-// Listen opens cfg.Addr and caps its connections at cfg.MaxConns.
+// Listen opens cfg.Addr and caps its connections at cfg.MaxConns (see
+// ListenConfig.MaxConns).
 func Listen(ctx context.Context, cfg ListenConfig) (net.Listener, error) {
 	cfg = cfg.withDefaults()
 	if cfg.MaxConns < 0 || cfg.MaxHeaderBytes < 0 {
@@ -94,7 +108,11 @@ func Listen(ctx context.Context, cfg ListenConfig) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return netutil.LimitListener(ln, cfg.MaxConns), nil
+	var evicted func()
+	if cfg.Metrics != nil {
+		evicted = cfg.Metrics.connsEvicted.Inc
+	}
+	return newConnLimiter(ln, cfg.MaxConns, cfg.Clock, evicted), nil
 }
 
 func listenTCP(ctx context.Context, addr string) (net.Listener, error) {
@@ -131,10 +149,14 @@ func NewHTTPServer(h http.Handler, cfg ListenConfig) *http.Server {
 // Serve serves h on ln until ctx is done, then shuts down gracefully: it stops
 // accepting, lets in-flight requests finish within cfg.ShutdownTimeout, closes
 // what is left, and returns. It returns nil after a clean shutdown; an error when
-// serving fails or requests outlived the deadline. It closes ln.
+// serving fails or requests outlived the deadline. It closes ln. A listener from
+// Listen learns from it which connections it may close to make room at its cap.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg ListenConfig) error {
 	cfg = cfg.withDefaults()
 	hs := NewHTTPServer(h, cfg)
+	if l, ok := ln.(*connLimiter); ok {
+		hs.ConnState = l.connState
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {

@@ -31,6 +31,7 @@ type Metrics struct {
 	clock                                                        clockwork.Clock
 	requests, exchanges, refreshes, hits, misses, expiredRefused *prometheus.CounterVec
 	duration                                                     *prometheus.HistogramVec
+	connsEvicted                                                 prometheus.Counter
 	expiryDesc                                                   *prometheus.Desc
 
 	unknown *profileMetrics
@@ -124,10 +125,12 @@ func NewMetrics(reg prometheus.Registerer, clock clockwork.Clock) (*Metrics, err
 			Help:    "Duration of successful exchanges.",
 			Buckets: []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"profile"}),
+		connsEvicted: prometheus.NewCounter(prometheus.CounterOpts{Name: "cwcreds_connections_evicted_total",
+			Help: "Connections to the credentials endpoint closed, at its connection cap, to make room for a new one: idle keep-alive connections and new ones that had sent no whole request."}),
 		expiryDesc: prometheus.NewDesc("cwcreds_credentials_expiry_seconds",
 			"Seconds until the served keys of a profile expire, at scrape time; 0 when none are held.", []string{"profile"}, nil),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.exchanges, m.refreshes, m.hits, m.misses, m.expiredRefused, m.duration, expiryCollector{m}} {
+	for _, c := range []prometheus.Collector{m.requests, m.exchanges, m.refreshes, m.hits, m.misses, m.expiredRefused, m.duration, m.connsEvicted, expiryCollector{m}} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("could not register the cwcreds metrics: %w (use a fresh registry per server)", err)
 		}

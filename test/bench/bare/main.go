@@ -68,7 +68,9 @@ func run() error {
 		}
 	}
 	if *hardened {
-		return server.NewHTTPServer(h, server.ListenConfig{Addr: *listen}).Serve(ln)
+		// Serve, not NewHTTPServer(…).Serve: it wires the listener's connection
+		// tracking into the http.Server, as cwcreds serve has it.
+		return server.Serve(context.Background(), ln, h, server.ListenConfig{Addr: *listen})
 	}
 	return http.Serve(ln, h)
 }

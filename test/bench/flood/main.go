@@ -1,0 +1,153 @@
+// Command flood is the load of scripts/bench-flood: it holds -flood connections
+// to -addr open, each reconnecting as soon as the server closes it (a third send
+// nothing, a third half a request's headers, a third one whole request and then
+// sit idle on the keep-alive connection), and meanwhile -clients clients fetch
+// -path with the Authorization token, each on a fresh connection with a 1 s
+// timeout (the strictest SDK's), for -duration. It prints one line:
+// "requests N ok N rate R p50 D p99 D connects N". It stops by itself.
+//
+// Usage: flood -addr 127.0.0.1:P -token-file F [-flood 2000] [-clients 4] [-duration 10s]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "flood:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	addr := flag.String("addr", "", "host:port of the server")
+	path := flag.String("path", "/v1/credentials", "path the clients fetch")
+	tokenFile := flag.String("token-file", "", "file holding the Authorization token")
+	n := flag.Int("flood", 2000, "flood connections")
+	clients := flag.Int("clients", 4, "concurrent legitimate clients")
+	duration := flag.Duration("duration", 10*time.Second, "how long the clients fetch")
+	timeout := flag.Duration("timeout", time.Second, "client timeout")
+	flag.Parse()
+	if *addr == "" || *tokenFile == "" {
+		return errors.New("-addr and -token-file are required")
+	}
+	b, err := os.ReadFile(*tokenFile)
+	if err != nil {
+		return err
+	}
+	token := strings.TrimRight(string(b), "\r\n")
+
+	ctx, cancel := context.WithTimeout(context.Background(), *duration+10*time.Second)
+	defer cancel()
+	var dials atomic.Int64
+	var wg sync.WaitGroup
+	partial := "GET " + *path + " HTTP/1.1\r\nHost: " + *addr + "\r\n"
+	whole := partial + "Authorization: " + token + "\r\n\r\n"
+	for i := range *n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var d net.Dialer
+			buf := make([]byte, 4096)
+			for ctx.Err() == nil {
+				c, err := d.DialContext(ctx, "tcp", *addr)
+				if err != nil {
+					select {
+					case <-ctx.Done():
+					case <-time.After(5 * time.Millisecond):
+					}
+					continue
+				}
+				dials.Add(1)
+				stop := context.AfterFunc(ctx, func() { c.Close() })
+				switch i % 3 {
+				case 1:
+					_, _ = io.WriteString(c, partial)
+				case 2:
+					_, _ = io.WriteString(c, whole)
+				}
+				for {
+					if _, err := c.Read(buf); err != nil {
+						break
+					}
+				}
+				stop()
+				c.Close()
+			}
+		}()
+	}
+	for start := time.Now(); dials.Load() < int64(*n) && time.Since(start) < 10*time.Second; {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // let the flood settle
+
+	client := &http.Client{Timeout: *timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	url := "http://" + *addr + *path
+	var mu sync.Mutex
+	var lat []time.Duration
+	var total, ok atomic.Int64
+	end := time.Now().Add(*duration)
+	var cw sync.WaitGroup
+	for range *clients {
+		cw.Add(1)
+		go func() {
+			defer cw.Done()
+			for time.Now().Before(end) {
+				t0 := time.Now()
+				err := fetch(client, url, token)
+				d := time.Since(t0)
+				total.Add(1)
+				if err == nil {
+					ok.Add(1)
+				} else {
+					d = *timeout // a failure counts as the whole timeout
+				}
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	cw.Wait()
+	d0 := dials.Load()
+	cancel()
+	wg.Wait()
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	fmt.Printf("requests %d ok %d rate %.1f%% p50 %s p99 %s connects %d\n",
+		total.Load(), ok.Load(), 100*float64(ok.Load())/float64(total.Load()), q(0.50).Round(time.Millisecond), q(0.99).Round(time.Millisecond), d0)
+	return nil
+}
+
+func fetch(client *http.Client, url, token string) error {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
