@@ -194,8 +194,8 @@ func (s *DiskStore) GetOrFetch(ctx context.Context, k Key, f Fetcher, p Policy) 
 	if f == nil {
 		return creds.Credentials{}, errors.New("no fetcher given: the disk cache needs something to get keys from")
 	}
-	p = p.withDefaults()
-	if err := p.validate(); err != nil {
+	p, err := resolvePolicy(p)
+	if err != nil {
 		return creds.Credentials{}, err
 	}
 	profile := k.Profile
@@ -347,8 +347,8 @@ func badLockFile(path string, why error) error {
 // (a miss, keys due for refresh, a file it would replace, a remembered failure).
 // The small cwcreds-credential-process binary answers from it alone.
 func (s *DiskStore) Fresh(k Key, p Policy) (creds.Credentials, bool) {
-	p = p.withDefaults()
-	if p.validate() != nil {
+	p, err := resolvePolicy(p)
+	if err != nil {
 		return creds.Credentials{}, false
 	}
 	path, err := s.Path(k.Profile)
@@ -440,7 +440,7 @@ func (j *diskJob) fetch(ctx context.Context, old *diskEntry) (held, error) {
 	var lifetime time.Duration
 	if err == nil {
 		lifetime, err = checkFetched(got, now, j.p.Floor)
-		got, lifetime = j.p.bound(got, now, lifetime)
+		got, lifetime = bound(j.p, got, now, lifetime)
 	}
 	oldPair := old.pair(j.p)
 

@@ -104,8 +104,8 @@ func (k *diskKeys) check(p Policy) error {
 	if k.AccessKeyID == "" || k.SecretAccessKey == "" || k.FetchedAt.IsZero() || k.Expiration.IsZero() || k.LifetimeMillis <= 0 {
 		return errors.New("the file holds incomplete keys")
 	}
-	if lifetime > p.maxLifetime()+lifetimeSlack {
-		return fmt.Errorf("the file claims keys that live %s, longer than the %s they are minted with", lifetime.Round(time.Second), p.maxLifetime())
+	if lifetime > p.TrustedLifetime()+lifetimeSlack {
+		return fmt.Errorf("the file claims keys that live %s, longer than the %s they are minted with", lifetime.Round(time.Second), p.TrustedLifetime())
 	}
 	if k.Expiration.After(k.FetchedAt.Add(lifetime + lifetimeSlack)) {
 		return errors.New("the file claims an expiration later than its keys can live")

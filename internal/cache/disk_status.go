@@ -44,7 +44,11 @@ func (s *DiskStore) Inspect(k Key, p Policy) (DiskStatus, error) {
 		return DiskStatus{}, err
 	}
 	st := DiskStatus{Profile: k.Profile, Path: path}
-	e, err := s.readFile(path, k, p.withDefaults())
+	p, err = resolvePolicy(p)
+	if err != nil {
+		return DiskStatus{}, err
+	}
+	e, err := s.readFile(path, k, p)
 	if err != nil {
 		st.Exists = true
 		st.Problem = err.Error() // decode errors are fixed texts: no file content

@@ -15,6 +15,8 @@ import (
 	"github.com/gofrs/flock"
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 func newTestStore(t *testing.T, clock clockwork.Clock) (*DiskStore, *observer.ObservedLogs) {
@@ -373,14 +375,14 @@ func TestDiskRemove(t *testing.T) {
 }
 
 func TestDiskEntryRoundTrip(t *testing.T) {
-	p := Policy{}.withDefaults()
+	p := keypolicy.Default()
 	h := newHeld(mkCreds("AK", epoch.Add(time.Hour)), epoch, time.Hour, p, 0)
 	e := &diskEntry{Profile: "p", Current: toDiskKeys(h)}
 	data, err := encodeEntry(e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodeEntry(data, Key{Profile: "p"}, Policy{}.withDefaults())
+	got, err := decodeEntry(data, Key{Profile: "p"}, keypolicy.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +402,7 @@ func TestDiskAwaitPropagation(t *testing.T) {
 		t.Fatal(err)
 	}
 	ff := newFakeFetcher(clock, time.Hour)
-	p := Policy{PropagationDelay: 3 * time.Second}
+	p := policyWith(func(p *Policy) { p.PropagationDelay = 3 * time.Second })
 	got := make(chan error, 1)
 	go func() {
 		_, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, p)
@@ -452,10 +454,10 @@ func TestDiskEntryLongerThanRequested(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(epoch)
 	s, logs := newTestStore(t, clock)
 	ff := newFakeFetcher(clock, time.Hour)
-	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{Lifetime: time.Hour}); err != nil {
+	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, keypolicy.For(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, Policy{Lifetime: 30 * time.Minute}); err != nil || ff.count() != 2 {
+	if _, err := s.GetOrFetch(t.Context(), Key{Profile: "p"}, ff, keypolicy.For(30*time.Minute)); err != nil || ff.count() != 2 {
 		t.Fatalf("1h keys trusted by a profile asking for 30m: %v, %d fetches", err, ff.count())
 	}
 	if logs.FilterMessage("ignoring the cached credentials file; it will be replaced").Len() == 0 {
@@ -463,7 +465,7 @@ func TestDiskEntryLongerThanRequested(t *testing.T) {
 	}
 	// Keys the server says live longer than asked are kept only as long as asked.
 	long := newFakeFetcher(clock, 2*time.Hour)
-	c, err := s.GetOrFetch(t.Context(), Key{Profile: "q"}, long, Policy{Lifetime: time.Hour})
+	c, err := s.GetOrFetch(t.Context(), Key{Profile: "q"}, long, keypolicy.For(time.Hour))
 	if err != nil || !c.Expiration.Equal(epoch.Add(time.Hour)) {
 		t.Fatalf("expiration %s (%v), want capped at the 1h asked for", c.Expiration, err)
 	}

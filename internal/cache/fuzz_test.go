@@ -14,7 +14,7 @@ import (
 // controls) never panics, never accepts what it cannot serve safely, and what it
 // accepts survives a round trip.
 func FuzzDecodeEntry(f *testing.F) {
-	p := Policy{}.withDefaults()
+	p := keypolicy.Default()
 	h := newHeld(mkCreds("AK", epoch.Add(time.Hour)), epoch, time.Hour, p, 0)
 	full, _ := encodeEntry(&diskEntry{
 		Profile:  "p",
@@ -32,7 +32,7 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add([]byte(`null`))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := decodeEntry(data, Key{Profile: "p"}, Policy{}.withDefaults())
+		e, err := decodeEntry(data, Key{Profile: "p"}, keypolicy.Default())
 		if err != nil {
 			// Fixed messages only (the version is an int): never a quote of the file.
 			if !strings.HasPrefix(err.Error(), "the file ") {
@@ -41,7 +41,7 @@ func FuzzDecodeEntry(f *testing.F) {
 			return
 		}
 		for _, k := range []*diskKeys{e.Current, e.Previous} {
-			if k != nil && (k.AccessKeyID == "" || k.SecretAccessKey == "" || k.LifetimeMillis <= 0 || time.Duration(k.LifetimeMillis)*time.Millisecond > keypolicy.MaxKeyLifetime+lifetimeSlack ||
+			if k != nil && (k.AccessKeyID == "" || k.SecretAccessKey == "" || k.LifetimeMillis <= 0 || time.Duration(k.LifetimeMillis)*time.Millisecond > keypolicy.MaxLifetime+lifetimeSlack ||
 				k.Expiration.After(k.FetchedAt.Add(time.Duration(k.LifetimeMillis)*time.Millisecond+lifetimeSlack))) {
 				t.Fatalf("accepted unusable keys: %+v", k)
 			}
@@ -55,7 +55,7 @@ func FuzzDecodeEntry(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := decodeEntry(again, Key{Profile: "p"}, Policy{}.withDefaults()); err != nil {
+		if _, err := decodeEntry(again, Key{Profile: "p"}, keypolicy.Default()); err != nil {
 			t.Fatalf("re-encoded entry refused: %v", err)
 		}
 	})

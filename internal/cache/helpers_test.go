@@ -16,6 +16,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cwcreds/cwcreds/internal/creds"
+
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 var epoch = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -219,4 +221,11 @@ func startRun(t *testing.T, r *Refresher, clock *clockwork.FakeClock) func() {
 
 func mkCreds(id string, exp time.Time) creds.Credentials {
 	return creds.Credentials{AccessKeyID: id, SecretAccessKey: secretMarker + "-" + id, Expiration: exp}
+}
+
+// policyWith is the default policy with change applied.
+func policyWith(change func(*Policy)) Policy {
+	p := keypolicy.Default()
+	change(&p)
+	return p
 }

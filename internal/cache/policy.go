@@ -9,129 +9,36 @@ import (
 	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
-// Defaults of Policy and Backoff.
+// Defaults of Backoff.
 const (
-	DefaultRefreshMargin    = 15 * time.Minute // botocore's advisory refresh window
-	DefaultFloor            = time.Minute
-	DefaultPropagationDelay = 5 * time.Second
-	DefaultJitter           = keypolicy.DefaultJitter
-	DefaultBackoffBase      = time.Second
-	DefaultBackoffMax       = 5 * time.Minute
+	DefaultBackoffBase = time.Second
+	DefaultBackoffMax  = 5 * time.Minute
 	// DefaultBackoffMaxWithoutKeys caps the backoff while nothing valid is held,
 	// so that callers stop getting 503 soon after the upstream recovers.
 	DefaultBackoffMaxWithoutKeys = 10 * time.Second
 )
 
-// Policy is the refresh rule shared by the memory, disk and agent caches.
-//
-// For keys of lifetime L (measured from the local fetch time), callers should always
-// see at least Target(L) left:
-//
-//	Target(L) = max(RefreshMargin, L/3)                 when the lifetime allows it,
-//	Target(L) = L/3                                      for short keys.
-//
-// A refresh starts when the time left falls to
-//
-//	lead = Target(L)·(1 + Jitter·u) + PropagationDelay + 30s,  u uniform in [0,1)
-//
-// (the jitter only makes refreshes earlier, and the extra terms cover the new keys'
-// propagation and the fetch itself). "The lifetime allows it" means the largest lead
-// is at most L/2, so keys are used for at least half their life: with the defaults
-// that is L ≥ about 35 minutes. Shorter keys (e.g. the fixed 15-minute keys) use
-// Target = L/3 and a lead capped at L/2, i.e. they are replaced after about 60% of
-// their life and callers see at least 5 of 15 minutes. One-hour keys are refreshed
-// with 20m35s–22m35s left, so callers see more than 20 minutes.
-//
-// Zero fields take the defaults. PropagationDelay and Jitter may be set negative to
-// turn them off.
-type Policy struct {
-	// RefreshMargin is the least time left callers should see (default 15m).
-	RefreshMargin time.Duration
-	// Floor: keys with this little left are never served (default 1m).
-	Floor time.Duration
-	// PropagationDelay: previous keys are served until new ones are this old, unless
-	// the previous ones are below the floor (default 5s).
-	PropagationDelay time.Duration
-	// Jitter is the fraction of Target by which refreshes may start early (default 0.1).
-	Jitter float64
-	// Lifetime is the lifetime keys are requested with; zero when unknown. No
-	// keys are trusted to live longer than it, nor than the API's 12 h maximum.
-	Lifetime time.Duration
-}
+// Policy is the refresh rule shared by the memory, disk and agent caches: see
+// keypolicy.Policy for the rule itself. Where a cache takes one, the zero Policy
+// (none given) means keypolicy.Default(); any other is used exactly as given.
+type Policy = keypolicy.Policy
 
-// maxLifetime is the longest lifetime keys can have under p.
-func (p Policy) maxLifetime() time.Duration {
-	if p.Lifetime > 0 {
-		return min(p.Lifetime, keypolicy.MaxKeyLifetime)
+// resolvePolicy applies that rule and checks the result.
+func resolvePolicy(p Policy) (Policy, error) {
+	if p == (Policy{}) {
+		p = keypolicy.Default()
 	}
-	return keypolicy.MaxKeyLifetime
+	return p, p.Validate()
 }
 
-// bound caps keys' measured lifetime at what keys can have (a server clock ahead of
-// ours makes it look longer), bringing their stated expiration back to match.
-func (p Policy) bound(c creds.Credentials, now time.Time, lifetime time.Duration) (creds.Credentials, time.Duration) {
-	if m := p.maxLifetime(); lifetime > m {
+// bound caps keys' measured lifetime at what keys can have under p (a server clock
+// ahead of ours makes it look longer), bringing their stated expiration back to match.
+func bound(p Policy, c creds.Credentials, now time.Time, lifetime time.Duration) (creds.Credentials, time.Duration) {
+	if m := p.TrustedLifetime(); lifetime > m {
 		lifetime = m
 		c.Expiration = now.Add(m).Round(0)
 	}
 	return c, lifetime
-}
-
-func (p Policy) withDefaults() Policy {
-	if p.RefreshMargin == 0 {
-		p.RefreshMargin = DefaultRefreshMargin
-	}
-	if p.Floor == 0 {
-		p.Floor = DefaultFloor
-	}
-	switch {
-	case p.PropagationDelay == 0:
-		p.PropagationDelay = DefaultPropagationDelay
-	case p.PropagationDelay < 0:
-		p.PropagationDelay = 0
-	}
-	switch {
-	case p.Jitter == 0:
-		p.Jitter = DefaultJitter
-	case p.Jitter < 0:
-		p.Jitter = 0
-	}
-	return p
-}
-
-func (p Policy) validate() error {
-	switch {
-	case p.RefreshMargin < 0:
-		return fmt.Errorf("refresh margin %s is negative: use a positive duration such as 15m", p.RefreshMargin)
-	case p.Floor < 0:
-		return fmt.Errorf("floor %s is negative: use a positive duration such as 1m", p.Floor)
-	case p.Floor >= p.RefreshMargin:
-		return fmt.Errorf("floor %s must be shorter than the refresh margin %s", p.Floor, p.RefreshMargin)
-	case p.Jitter >= 1:
-		return fmt.Errorf("jitter %g must be a fraction below 1, such as 0.1", p.Jitter)
-	case p.Lifetime < 0:
-		return fmt.Errorf("lifetime %s is negative: give the lifetime keys are requested with, or zero", p.Lifetime)
-	}
-	return nil
-}
-
-// Target is the least time left callers see for keys of the given lifetime, when
-// refreshes succeed on time.
-func (p Policy) Target(lifetime time.Duration) time.Duration {
-	return keypolicy.Target(p.RefreshMargin, lifetime, p.PropagationDelay, p.Jitter)
-}
-
-func (p Policy) leadFor(target time.Duration, u float64) time.Duration {
-	return keypolicy.Lead(target, p.PropagationDelay, p.Jitter, u)
-}
-
-// lead is how long before expiry a refresh of keys with this lifetime starts.
-func (p Policy) lead(lifetime time.Duration, u float64) time.Duration {
-	l := p.leadFor(p.Target(lifetime), u)
-	if l > lifetime/2 { // short keys only: normal ones are ≤ L/2 by construction
-		l = lifetime / 2
-	}
-	return l
 }
 
 // Backoff is the capped exponential delay between failed fetches, with "equal
@@ -207,7 +114,7 @@ func newHeld(c creds.Credentials, fetchedAt time.Time, lifetime time.Duration, p
 		fetchedAt:  fetchedAt,
 		expiry:     fetchedAt.Add(lifetime),
 		servableAt: fetchedAt.Add(p.PropagationDelay),
-		refreshAt:  fetchedAt.Add(lifetime - p.lead(lifetime, u)),
+		refreshAt:  p.RefreshAt(fetchedAt, lifetime, u),
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 )
 
 func TestPolicyTarget(t *testing.T) {
-	p := Policy{}.withDefaults()
+	p := keypolicy.Default()
 	for _, tc := range []struct {
 		lifetime, target time.Duration
 	}{
@@ -26,11 +26,11 @@ func TestPolicyTarget(t *testing.T) {
 }
 
 func TestPolicyLead(t *testing.T) {
-	p := Policy{}.withDefaults()
+	p := keypolicy.Default()
 	for _, lifetime := range []time.Duration{90 * time.Second, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 12 * time.Hour} {
 		target := p.Target(lifetime)
 		for _, u := range []float64{0, 0.5, 0.999} {
-			l := p.lead(lifetime, u)
+			l := p.Lead(lifetime, u)
 			if l > lifetime/2 {
 				t.Errorf("lead(%s,%g) = %s exceeds half the lifetime", lifetime, u, l)
 			}
@@ -38,33 +38,37 @@ func TestPolicyLead(t *testing.T) {
 				t.Errorf("lead(%s,%g) = %s leaves callers less than the target %s", lifetime, u, l, target)
 			}
 		}
-		if p.lead(lifetime, 0.999) < p.lead(lifetime, 0) {
+		if p.Lead(lifetime, 0.999) < p.Lead(lifetime, 0) {
 			t.Errorf("jitter must only make refreshes earlier")
 		}
 	}
 	// One-hour keys: refreshed with 20m35s–22m35s left.
-	if lo, hi := p.lead(time.Hour, 0), p.lead(time.Hour, 1); lo != 20*time.Minute+35*time.Second || hi != 22*time.Minute+35*time.Second {
+	if lo, hi := p.Lead(time.Hour, 0), p.Lead(time.Hour, 1); lo != 20*time.Minute+35*time.Second || hi != 22*time.Minute+35*time.Second {
 		t.Errorf("1h lead window = %s..%s", lo, hi)
 	}
 }
 
 func TestPolicyDefaultsAndValidation(t *testing.T) {
-	p := Policy{}.withDefaults()
-	if p.RefreshMargin != 15*time.Minute || p.Floor != time.Minute || p.PropagationDelay != 5*time.Second || p.Jitter != 0.1 {
-		t.Errorf("defaults = %+v", p)
+	p, err := resolvePolicy(Policy{})
+	if err != nil || p.RefreshMargin != 15*time.Minute || p.Floor != time.Minute || p.PropagationDelay != 5*time.Second || p.Jitter != 0.1 {
+		t.Errorf("no policy given = %+v, %v; want the defaults", p, err)
 	}
-	off := Policy{PropagationDelay: -1, Jitter: -1}.withDefaults()
-	if off.PropagationDelay != 0 || off.Jitter != 0 {
-		t.Errorf("negative values must turn the feature off: %+v", off)
+	off := keypolicy.Default()
+	off.PropagationDelay, off.Jitter = 0, 0
+	if got, err := resolvePolicy(off); err != nil || got != off {
+		t.Errorf("zero fields mean none: %+v, %v", got, err)
 	}
-	for _, bad := range []Policy{
-		{RefreshMargin: -time.Minute},
-		{Floor: -time.Second},
-		{Floor: 20 * time.Minute},
-		{Jitter: 1.5},
+	for _, bad := range []func(*Policy){
+		func(p *Policy) { p.RefreshMargin = -time.Minute },
+		func(p *Policy) { p.Floor = -time.Second },
+		func(p *Policy) { p.Floor = 20 * time.Minute },
+		func(p *Policy) { p.Jitter = 1.5 },
+		func(p *Policy) { p.PropagationDelay = -1 },
 	} {
-		if err := bad.withDefaults().validate(); err == nil {
-			t.Errorf("%+v: want an error", bad)
+		p := keypolicy.Default()
+		bad(&p)
+		if _, err := resolvePolicy(p); err == nil {
+			t.Errorf("%+v: want an error", p)
 		}
 	}
 }
@@ -91,7 +95,7 @@ func TestBackoffDelay(t *testing.T) {
 }
 
 func TestPickServesPreviousWhilePropagating(t *testing.T) {
-	p := Policy{}.withDefaults()
+	p := keypolicy.Default()
 	old := newHeld(mkCreds("OLD", epoch.Add(time.Hour)), epoch, time.Hour, p, 0)
 	at := epoch.Add(40 * time.Minute)
 	fresh := newHeld(mkCreds("NEW", at.Add(time.Hour)), at, time.Hour, p, 0)

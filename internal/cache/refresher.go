@@ -34,7 +34,7 @@ type Config struct {
 	Events   Events
 	Classify func(error) Class // default DefaultClassify
 
-	Policy          // refresh rule: RefreshMargin, Floor, PropagationDelay, Jitter
+	Policy          // refresh rule (keypolicy.Policy); zero: keypolicy.Default()
 	Backoff Backoff // between failed fetches: 1s doubling to 5m
 
 	// MaxRate caps upstream fetches for this identity (default one per 5 s, burst 2),
@@ -100,7 +100,7 @@ func newSettings(cfg Config) (*settings, error) {
 		log:                cfg.Logger,
 		events:             cfg.Events,
 		classify:           cfg.Classify,
-		policy:             cfg.Policy.withDefaults(),
+		policy:             cfg.Policy,
 		backoff:            cfg.Backoff.withDefaults(),
 		maxRate:            cfg.MaxRate,
 		burst:              cfg.Burst,
@@ -140,7 +140,8 @@ func newSettings(cfg Config) (*settings, error) {
 	if s.rand == nil {
 		s.rand = rand.Float64
 	}
-	if err := s.policy.validate(); err != nil {
+	var err error
+	if s.policy, err = resolvePolicy(s.policy); err != nil {
 		return nil, err
 	}
 	if err := s.backoff.validate(); err != nil {

@@ -13,6 +13,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/cwcreds/cwcreds/internal/creds"
+
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 func newTestRefresher(t *testing.T, cfg Config) *Refresher {
@@ -32,11 +34,11 @@ func TestNewRefresherValidates(t *testing.T) {
 	for name, cfg := range map[string]Config{
 		"no fetcher":     {Profile: "p"},
 		"no profile":     {Fetcher: f},
-		"floor":          {Profile: "p", Fetcher: f, Policy: Policy{Floor: time.Hour}},
+		"floor":          {Profile: "p", Fetcher: f, Policy: policyWith(func(p *Policy) { p.Floor = time.Hour })},
 		"backoff":        {Profile: "p", Fetcher: f, Backoff: Backoff{Base: time.Hour, Max: time.Second}},
 		"rate":           {Profile: "p", Fetcher: f, MaxRate: -1},
 		"cold wait":      {Profile: "p", Fetcher: f, ColdWait: -time.Second},
-		"jitter too big": {Profile: "p", Fetcher: f, Policy: Policy{Jitter: 2}},
+		"jitter too big": {Profile: "p", Fetcher: f, Policy: policyWith(func(p *Policy) { p.Jitter = 2 })},
 	} {
 		if _, err := NewRefresher(cfg); err == nil {
 			t.Errorf("%s: want an error", name)
@@ -424,7 +426,7 @@ func TestStatusDescribesServedKeys(t *testing.T) {
 func TestAwaitPropagated(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(epoch)
 	ff := newFakeFetcher(clock, time.Hour)
-	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, Policy: Policy{PropagationDelay: 3 * time.Second}})
+	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, Policy: policyWith(func(p *Policy) { p.PropagationDelay = 3 * time.Second })})
 	if err := r.AwaitPropagated(t.Context()); err != nil {
 		t.Fatalf("no keys yet: %v", err)
 	}
@@ -548,7 +550,7 @@ func TestBackoffShortensWhenKeysRunOut(t *testing.T) {
 	idle := startRun(t, r, clock)
 	idle()
 	ff.setFail(func(int, time.Time) error { return transientErr("upstream said 503") })
-	keysEnd := epoch.Add(30*time.Minute - DefaultFloor) // below the floor from here
+	keysEnd := epoch.Add(30*time.Minute - keypolicy.DefaultFloor) // below the floor from here
 	for clock.Now().Before(keysEnd) {
 		advanceToNextAttempt(t, r, clock, idle)
 	}
@@ -577,7 +579,7 @@ func TestAwaitPropagationInGet(t *testing.T) {
 	ev := &recEvents{}
 	r := newTestRefresher(t, Config{
 		Fetcher: ff, Clock: clock, Events: ev, AwaitPropagation: true,
-		ColdWait: 800 * time.Millisecond, Policy: Policy{PropagationDelay: 3 * time.Second},
+		ColdWait: 800 * time.Millisecond, Policy: policyWith(func(p *Policy) { p.PropagationDelay = 3 * time.Second }),
 	})
 
 	// Cold: the fetch is quick, the 3 s delay is beyond the 800 ms budget.
@@ -637,7 +639,7 @@ func TestAwaitPropagationInGet(t *testing.T) {
 func TestAwaitPropagationGivesUpWithContext(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(epoch)
 	ff := newFakeFetcher(clock, time.Hour)
-	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, AwaitPropagation: true, Policy: Policy{PropagationDelay: 3 * time.Second}})
+	r := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, AwaitPropagation: true, Policy: policyWith(func(p *Policy) { p.PropagationDelay = 3 * time.Second })})
 	ctx, cancel := context.WithCancel(t.Context())
 	got := make(chan error, 1)
 	go func() {
@@ -654,7 +656,7 @@ func TestAwaitPropagationGivesUpWithContext(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	// Without AwaitPropagation the same keys are served at once.
-	plain := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, Policy: Policy{PropagationDelay: 3 * time.Second}})
+	plain := newTestRefresher(t, Config{Fetcher: ff, Clock: clock, Policy: policyWith(func(p *Policy) { p.PropagationDelay = 3 * time.Second })})
 	if _, err := plain.Get(t.Context()); err != nil {
 		t.Fatal(err)
 	}

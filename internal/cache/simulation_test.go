@@ -10,6 +10,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/cwcreds/cwcreds/internal/creds"
+
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // simReader checks every read against the promises the cache makes.
@@ -23,7 +25,11 @@ type simReader struct {
 }
 
 func newSimReader(t *testing.T, p Policy, minLeft time.Duration) *simReader {
-	return &simReader{t: t, p: p.withDefaults(), minLeft: minLeft}
+	p, err := resolvePolicy(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &simReader{t: t, p: p, minLeft: minLeft}
 }
 
 // check validates one successful read at now.
@@ -79,9 +85,9 @@ func TestSimulation48h(t *testing.T) {
 				}
 				reader.check(clock.Now(), c, tc.lifetime)
 			}
-			p := Policy{}.withDefaults()
-			shortest := tc.lifetime - p.lead(tc.lifetime, 1)       // earliest refresh age
-			longest := tc.lifetime - p.lead(tc.lifetime, 0) + step // latest, plus the step granularity
+			p := keypolicy.Default()
+			shortest := tc.lifetime - p.Lead(tc.lifetime, 1)       // earliest refresh age
+			longest := tc.lifetime - p.Lead(tc.lifetime, 0) + step // latest, plus the step granularity
 			lo, hi := int(total/longest), int(total/shortest)+2
 			if n := ff.count(); n < lo || n > hi {
 				t.Errorf("%d fetches in 48h, want %d..%d", n, lo, hi)

@@ -17,6 +17,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/creds"
 	"github.com/cwcreds/cwcreds/internal/exchange"
 	"github.com/cwcreds/cwcreds/internal/fileutil"
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // diskCreds hands out one profile's keys through the disk cache shared by every
@@ -32,7 +33,7 @@ type diskCreds struct {
 }
 
 func newDiskCreds(env Env, p *config.Profile, logger *zap.Logger) (*diskCreds, error) {
-	store, err := cache.NewDiskStore(cache.DiskConfig{Dir: p.CacheDir, Logger: logger, AwaitPropagation: true, Warn: warnOnce(env.Stderr)})
+	store, err := diskStore(p, logger, warnOnce(env.Stderr))
 	if err != nil {
 		return nil, err
 	}
@@ -49,14 +50,10 @@ func cachedCredentials(ctx context.Context, env Env, p *config.Profile, logger *
 	return dc.get(ctx)
 }
 
-// policyOf is the profile's refresh rule. A propagation_delay of 0s means none
-// (the cache reads a zero as "the default").
-func policyOf(p *config.Profile) cache.Policy {
-	pd := p.PropagationDelay
-	if pd == 0 {
-		pd = -1
-	}
-	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: pd, Lifetime: p.Lifetime}
+// policyOf is the profile's refresh rule, as the config resolved it.
+func policyOf(p *config.Profile) keypolicy.Policy {
+	return keypolicy.Policy{Lifetime: p.Lifetime, RefreshMargin: p.RefreshMargin, Floor: p.MinTTL,
+		PropagationDelay: p.PropagationDelay, Jitter: keypolicy.DefaultJitter}
 }
 
 // cacheKey names the profile's cache entry: its name and a fingerprint of what
@@ -119,11 +116,7 @@ func (d *diskCreds) get(ctx context.Context) (creds.Credentials, error) {
 
 // newFetcher builds the profile's exchange with the process's environment.
 func (d *diskCreds) newFetcher() (exchange.Fetcher, error) {
-	deps, err := fetcherDeps(d.env, d.profile, d.logger, d.sourceStdin())
-	if err != nil {
-		return nil, err
-	}
-	return exchange.NewFetcher(d.profile, deps)
+	return oneShot(d.env, d.sourceStdin(), d.logger).fetcher(d.profile)
 }
 
 // sourceStdin is what a saml_file "-" source reads: standard input, unless it is
@@ -135,24 +128,6 @@ func sourceStdin(env Env, counted *countingReader) io.Reader {
 		return eofReader{}
 	}
 	return counted
-}
-
-// fetcherDeps are the process-level inputs of an exchange. A token command's
-// stderr goes to ours as it is written, as kubectl does for its exec plugins:
-// its prompts and diagnostics reach whoever reads cwcreds's stderr (the
-// terminal, or the AWS tool that ran credential_process), and cwcreds itself
-// neither keeps nor repeats them.
-func fetcherDeps(env Env, p *config.Profile, logger *zap.Logger, stdin io.Reader) (exchange.Deps, error) {
-	deps := exchange.Deps{Getenv: env.Getenv, Stdin: stdin, Logger: logger, UserAgent: "cwcreds/" + env.Version,
-		CommandStderr: env.Stderr, CommandStderrName: "cwcreds's stderr"}
-	if p.Source.Type == config.SourceOIDCRefresh {
-		dir, err := exchange.DefaultLoginDir(env.Getenv)
-		if err != nil {
-			return exchange.Deps{}, err
-		}
-		deps.LoginDir = dir
-	}
-	return deps, nil
 }
 
 // lazyFetcher builds the real fetcher on first use: the disk cache calls it only

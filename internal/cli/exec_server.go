@@ -9,9 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/cwcreds/cwcreds/internal/cache"
 	"github.com/cwcreds/cwcreds/internal/config"
-	"github.com/cwcreds/cwcreds/internal/exchange"
 	"github.com/cwcreds/cwcreds/internal/server"
 )
 
@@ -28,17 +26,9 @@ type privateEndpoint struct {
 // renews them ahead of expiry until stop.
 func startPrivateEndpoint(ctx context.Context, env Env, p *config.Profile, logger *zap.Logger) (_ *privateEndpoint, err error) {
 	counted := &countingReader{r: env.Stdin}
-	deps, err := fetcherDeps(env, p, logger, sourceStdin(env, counted))
-	if err != nil {
-		return nil, err
-	}
-	fetcher, err := exchange.NewFetcher(p, deps)
-	if err != nil {
-		return nil, err
-	}
-	// No ColdWait: the first Get below waits for the first exchange; the server
+	// No cold wait: the first Get below waits for the first exchange; the server
 	// bounds each request's wait itself.
-	ref, err := cache.NewRefresher(cache.Config{Profile: p.Name, Fetcher: fetcher, Logger: logger, Policy: policyOf(p)})
+	ref, err := oneShot(env, sourceStdin(env, counted), logger).refresher(p, inMemory{})
 	if err != nil {
 		return nil, err
 	}

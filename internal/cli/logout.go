@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cwcreds/cwcreds/internal/cache"
 	"github.com/cwcreds/cwcreds/internal/config"
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/exchange"
@@ -85,7 +84,7 @@ func runLogout(ctx context.Context, env Env, o *logoutOptions) error {
 
 // logoutProfile removes one profile's cached keys and stored login and says so.
 func logoutProfile(env Env, p *config.Profile) (removedKeys, error) {
-	store, err := cache.NewDiskStore(cache.DiskConfig{Dir: p.CacheDir})
+	store, err := diskStore(p, nil, nil)
 	if err != nil {
 		return removedKeys{}, err
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/cwcreds/cwcreds/internal/cache"
 	"github.com/cwcreds/cwcreds/internal/config"
 	"github.com/cwcreds/cwcreds/internal/creds"
-	"github.com/cwcreds/cwcreds/internal/exchange"
 	"github.com/cwcreds/cwcreds/internal/server"
 )
 
@@ -215,29 +214,13 @@ func (d *daemon) apply(cfg *config.Config) (profileChanges, error) {
 // logger: the text is the command's, may hold secrets, and never becomes a log
 // entry (a JSON log reader sees it as lines that are not JSON).
 func (d *daemon) newProfile(p *config.Profile) (*runningProfile, error) {
-	deps := exchange.Deps{Getenv: d.getenv, Stdin: d.sourceStdin(), Clock: d.clock, Logger: d.log, UserAgent: "cwcreds/" + d.env.Version,
-		CommandStderr: d.env.Stderr, CommandStderrName: "cwcreds serve's stderr"}
-	if p.Source.Type == config.SourceOIDCRefresh {
-		dir, err := exchange.DefaultLoginDir(d.getenv)
-		if err != nil {
-			return nil, fmt.Errorf("profile %q: %w", p.Name, err)
-		}
-		deps.LoginDir = dir
-	}
-	f, err := exchange.NewFetcher(p, deps)
-	if err != nil {
-		return nil, err
-	}
-	ref, err := cache.NewRefresher(cache.Config{
-		Profile:  p.Name,
-		Fetcher:  f,
-		Clock:    d.clock,
-		Logger:   d.log,
-		Events:   &profileEvents{Observer: d.observer, prof: p, minted: d.minted},
-		Policy:   policyOf(p),
-		ColdWait: d.o.coldWait,
+	pv := provision{getenv: d.getenv, stdin: d.sourceStdin(), logger: d.log, clock: d.clock, version: d.env.Version,
+		stderr: d.env.Stderr, stderrName: "cwcreds serve's stderr"}
+	ref, err := pv.refresher(p, inMemory{
+		events:   &profileEvents{Observer: d.observer, prof: p, minted: d.minted},
+		coldWait: d.o.coldWait,
 		// A caller uses the keys at once: none younger than propagation_delay.
-		AwaitPropagation: !d.o.noPropWait,
+		awaitPropagation: !d.o.noPropWait,
 	})
 	if err != nil {
 		return nil, err

@@ -12,7 +12,6 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/spf13/cobra"
 
-	"github.com/cwcreds/cwcreds/internal/cache"
 	"github.com/cwcreds/cwcreds/internal/config"
 	"github.com/cwcreds/cwcreds/internal/exchange"
 )
@@ -109,7 +108,7 @@ func runStatus(env Env, o *statusOptions) error {
 }
 
 func statusOf(env Env, p *config.Profile, now time.Time) (profileStatus, error) {
-	store, err := cache.NewDiskStore(cache.DiskConfig{Dir: p.CacheDir})
+	store, err := diskStore(p, nil, nil)
 	if err != nil {
 		return profileStatus{}, err
 	}

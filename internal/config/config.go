@@ -56,7 +56,7 @@ type Profile struct {
 	Source   Source
 	Exchange Exchange
 
-	// Lifetime is the key lifetime asked for, or FixedExchangeLifetime
+	// Lifetime is the key lifetime asked for, or keypolicy.FixedLifetime
 	// for the GET exchanges.
 	Lifetime time.Duration
 	// RefreshMargin: refresh once less than this remains.

@@ -2,7 +2,6 @@ package config
 
 import (
 	"testing"
-	"time"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 )
@@ -14,10 +13,5 @@ func TestDefaultsAgreeWithTheContract(t *testing.T) {
 	if DefaultAPIEndpoint != cwobject.DefaultBaseURL {
 		t.Errorf("DefaultAPIEndpoint = %q, the contract says %q", DefaultAPIEndpoint, cwobject.DefaultBaseURL)
 	}
-	if want := time.Duration(cwobject.MaxDurationSeconds) * time.Second; MaxLifetime != want {
-		t.Errorf("MaxLifetime = %s, the contract says %s", MaxLifetime, want)
-	}
-	if FixedExchangeLifetime != cwobject.ContainerCredsLifetime {
-		t.Errorf("FixedExchangeLifetime = %s, the contract says %s", FixedExchangeLifetime, cwobject.ContainerCredsLifetime)
-	}
+	// The lifetime bounds are keypolicy's, checked against the contract there.
 }

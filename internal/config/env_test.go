@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // emulatorExports are the variables `cwcreds dev emulator` prints.
@@ -32,8 +34,8 @@ func TestEnvOnlyTokenFile(t *testing.T) {
 		Name: "default", APIEndpoint: "http://127.0.0.1:9900", OrgID: "org-abcd1234",
 		S3Endpoint: "http://127.0.0.1:9901", Region: "US-EAST-04A", CacheDir: testHome + "/.cache/cwcreds",
 		Source:   Source{Type: SourceTokenFile, TokenFile: &TokenFileSource{Path: "/tmp/cwcreds-dev-1/token"}},
-		Exchange: ExchangeOIDC, Lifetime: DefaultLifetime, RefreshMargin: DefaultRefreshMargin,
-		PropagationDelay: DefaultPropagationDelay, MinTTL: DefaultMinTTL,
+		Exchange: ExchangeOIDC, Lifetime: keypolicy.DefaultLifetime, RefreshMargin: keypolicy.DefaultRefreshMargin,
+		PropagationDelay: keypolicy.DefaultPropagationDelay, MinTTL: keypolicy.DefaultFloor,
 	}
 	if got := plain(profile(t, c, "")); !reflect.DeepEqual(got, want) {
 		t.Errorf("\n got %+v\nwant %+v", got, want)
@@ -56,7 +58,7 @@ func TestEnvOnlyAPIToken(t *testing.T) {
 	delete(env, EnvOrgID) // not needed by the api_token exchange
 	p := profile(t, load(t, "", env, Overrides{}), "")
 	if p.Source.Type != SourceAPIToken || *p.Source.APIToken != (APITokenSource{Env: EnvAPIToken}) ||
-		p.Exchange != ExchangeAPIToken || p.Lifetime != DefaultLifetime {
+		p.Exchange != ExchangeAPIToken || p.Lifetime != keypolicy.DefaultLifetime {
 		t.Errorf("%+v", plain(p))
 	}
 }

@@ -47,7 +47,7 @@ const (
 var exchanges = []Exchange{ExchangeOIDC, ExchangeContainerCreds, ExchangeSAML, ExchangeAPIToken, ExchangeAPITokenGet}
 
 // FixedLifetime reports whether the server decides the key lifetime (the GET
-// exchanges, always FixedExchangeLifetime) so `lifetime` cannot be set.
+// exchanges, always keypolicy.FixedLifetime) so `lifetime` cannot be set.
 func (e Exchange) FixedLifetime() bool {
 	return e == ExchangeContainerCreds || e == ExchangeAPITokenGet
 }
@@ -83,27 +83,8 @@ func compatibleExchanges(s SourceType) []Exchange {
 	}
 }
 
-// Lifetime bounds and defaults.
+// Lifetime bounds and the refresh rule's defaults are keypolicy's.
 const (
-	// MaxLifetime is the longest lifetime the POST exchanges accept (12 h).
-	MaxLifetime = 12 * time.Hour
-	// FixedExchangeLifetime is the lifetime of keys from the two GET exchanges, which
-	// the server fixes.
-	FixedExchangeLifetime = 15 * time.Minute
-	// MinLifetime is the shortest lifetime a config may ask for: AWS SDKs refresh
-	// keys once 5–15 minutes remain, so shorter keys would be refetched on every
-	// call. LoadOptions.MinLifetime lowers it (tests, dev mode).
-	MinLifetime = 15 * time.Minute
-	// DefaultLifetime is the key lifetime of the POST exchanges.
-	DefaultLifetime = time.Hour
-	// DefaultRefreshMargin is how much lifetime may remain before a refresh; when
-	// the lifetime is under three times this, the default is a third of it.
-	DefaultRefreshMargin = 15 * time.Minute
-	// DefaultPropagationDelay is how long new keys wait before replacing the old
-	// ones (new keys take seconds to work on the S3 side).
-	DefaultPropagationDelay = 5 * time.Second
-	// DefaultMinTTL is the floor: keys with less left are never served.
-	DefaultMinTTL = time.Minute
 	// DefaultCommandTimeout bounds a token_command run.
 	DefaultCommandTimeout = 30 * time.Second
 	// MaxCommandTimeout is the longest token_command timeout accepted.

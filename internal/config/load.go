@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cwcreds/cwcreds/internal/fileutil"
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // DefaultS3Endpoint is CoreWeave AI Object Storage's public S3 endpoint
@@ -76,7 +77,7 @@ type LoadOptions struct {
 	// HomeDir expands `~` and locates the default files; "" means $HOME, then
 	// (on Windows) %USERPROFILE%, both read through Getenv.
 	HomeDir string
-	// MinLifetime is the shortest `lifetime` accepted; 0 means MinLifetime.
+	// MinLifetime is the shortest `lifetime` accepted; 0 means keypolicy.MinLifetime.
 	// Tests and dev mode lower it to see several refreshes quickly.
 	MinLifetime time.Duration
 	// ReadFile reads the config file; nil means ReadConfigFile. With Getenv it
@@ -153,10 +154,10 @@ func newLoader(opts LoadOptions) (*loader, error) {
 		l.getenv = func(string) string { return "" }
 	}
 	if l.minLifetime <= 0 {
-		l.minLifetime = MinLifetime
+		l.minLifetime = keypolicy.MinLifetime
 	}
-	if l.minLifetime > MaxLifetime {
-		return nil, fmt.Errorf("minimum lifetime %s is over the %s maximum: use a smaller one", fmtDur(l.minLifetime), fmtDur(MaxLifetime))
+	if l.minLifetime > keypolicy.MaxLifetime {
+		return nil, fmt.Errorf("minimum lifetime %s is over the %s maximum: use a smaller one", fmtDur(l.minLifetime), fmtDur(keypolicy.MaxLifetime))
 	}
 	if l.wd == "" {
 		l.wd, _ = os.Getwd() // unknown stays "": relative flag/env paths are then refused

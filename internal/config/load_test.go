@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // plain drops the origins so profiles compare with reflect.DeepEqual.
@@ -114,8 +115,8 @@ func TestMinimalFileDefaults(t *testing.T) {
 		Name: "default", APIEndpoint: cwobject.DefaultBaseURL, OrgID: "org-abc12345", S3Endpoint: DefaultS3Endpoint,
 		CacheDir: testHome + "/.cache/cwcreds",
 		Source:   Source{Type: SourceTokenFile, TokenFile: &TokenFileSource{Path: "/var/run/secrets/cwobject/token"}},
-		Exchange: ExchangeOIDC, Lifetime: DefaultLifetime, RefreshMargin: DefaultRefreshMargin,
-		PropagationDelay: DefaultPropagationDelay, MinTTL: DefaultMinTTL,
+		Exchange: ExchangeOIDC, Lifetime: keypolicy.DefaultLifetime, RefreshMargin: keypolicy.DefaultRefreshMargin,
+		PropagationDelay: keypolicy.DefaultPropagationDelay, MinTTL: keypolicy.DefaultFloor,
 	}
 	if got := plain(p); !reflect.DeepEqual(got, want) {
 		t.Errorf("\n got %+v\nwant %+v", got, want)

@@ -151,21 +151,21 @@ func applyTiming(p *Profile, field string, t timing, minLifetime time.Duration) 
 	switch {
 	case p.Exchange.FixedLifetime():
 		if lt.set {
-			return errAt(lt.o, f("lifetime"), fmt.Sprintf("%s cannot be set with the %s exchange, whose keys always last %s", f("lifetime"), p.Exchange, fmtDur(FixedExchangeLifetime)),
+			return errAt(lt.o, f("lifetime"), fmt.Sprintf("%s cannot be set with the %s exchange, whose keys always last %s", f("lifetime"), p.Exchange, fmtDur(keypolicy.FixedLifetime)),
 				fmt.Sprintf("remove lifetime, or use exchange %s", postExchangeFor(p.Exchange)))
 		}
-		lt = durSetting{v: FixedExchangeLifetime, o: defaultOrigin("fixed by the " + string(p.Exchange) + " exchange")}
+		lt = durSetting{v: keypolicy.FixedLifetime, o: defaultOrigin("fixed by the " + string(p.Exchange) + " exchange")}
 	case !lt.set:
-		lt = durSetting{v: DefaultLifetime, o: defaultOrigin("")}
-	case lt.v > MaxLifetime:
-		return errAt(lt.o, f("lifetime"), fmt.Sprintf("%s %s is over the %s maximum", f("lifetime"), fmtDur(lt.v), fmtDur(MaxLifetime)), fmt.Sprintf("use %s or less", fmtDur(MaxLifetime)))
+		lt = durSetting{v: keypolicy.DefaultLifetime, o: defaultOrigin("")}
+	case lt.v > keypolicy.MaxLifetime:
+		return errAt(lt.o, f("lifetime"), fmt.Sprintf("%s %s is over the %s maximum", f("lifetime"), fmtDur(lt.v), fmtDur(keypolicy.MaxLifetime)), fmt.Sprintf("use %s or less", fmtDur(keypolicy.MaxLifetime)))
 	case lt.v < minLifetime:
 		return errAt(lt.o, f("lifetime"), fmt.Sprintf("%s %s is under the %s minimum", f("lifetime"), fmtDur(lt.v), fmtDur(minLifetime)), fmt.Sprintf("use %s or more (AWS SDKs refetch keys with under 5-15 minutes left)", fmtDur(minLifetime)))
 	}
 
 	rm := t.refreshMargin
 	if !rm.set {
-		rm = durSetting{v: min(DefaultRefreshMargin, lt.v/3), o: defaultOrigin("")}
+		rm = durSetting{v: keypolicy.DefaultMargin(lt.v), o: defaultOrigin("")}
 	} else if rm.v <= 0 {
 		return errAt(rm.o, f("refresh_margin"), f("refresh_margin")+" is zero", "use a positive duration such as 15m")
 	} else if rm.v >= lt.v {
@@ -179,13 +179,13 @@ func applyTiming(p *Profile, field string, t timing, minLifetime time.Duration) 
 
 	mt := t.minTTL
 	if !mt.set {
-		mt = durSetting{v: min(DefaultMinTTL, rm.v/3), o: defaultOrigin("")}
+		mt = durSetting{v: keypolicy.DefaultFloorFor(rm.v), o: defaultOrigin("")}
 	} else if mt.v <= 0 {
 		return errAt(mt.o, f("min_ttl"), f("min_ttl")+" is zero", "use a positive floor such as 1m")
 	}
 	pd := t.propagationDelay
 	if !pd.set {
-		pd = durSetting{v: min(DefaultPropagationDelay, rm.v/3), o: defaultOrigin("")}
+		pd = durSetting{v: keypolicy.DefaultPropagationFor(rm.v), o: defaultOrigin("")}
 	}
 	if mt.v+pd.v >= rm.v {
 		fix := fmt.Sprintf("make refresh_margin longer than %s, or lower min_ttl or propagation_delay", fmtDur(mt.v+pd.v))
@@ -201,7 +201,8 @@ func applyTiming(p *Profile, field string, t timing, minLifetime time.Duration) 
 
 	// A margin the refresh arithmetic cannot keep would silently become lifetime/3.
 	// (Lifetimes too short for even lifetime/3 exist only in tests and dev mode.)
-	if maxRM := keypolicy.MaxRefreshMargin(lt.v, pd.v, keypolicy.DefaultJitter); rm.set && rm.v > lt.v/3 && rm.v > maxRM && maxRM >= lt.v/3 {
+	honoured := keypolicy.Policy{Lifetime: lt.v, PropagationDelay: pd.v, Jitter: keypolicy.DefaultJitter}
+	if maxRM := honoured.MaxRefreshMargin(); rm.set && rm.v > lt.v/3 && rm.v > maxRM && maxRM >= lt.v/3 {
 		return errAt(rm.o, f("refresh_margin"), fmt.Sprintf("%s %s is too long for the %s lifetime: a refresh starts margin+10%% plus propagation_delay and 30s before expiry, which must fit in half the lifetime", f("refresh_margin"), fmtDur(rm.v), fmtDur(lt.v)),
 			fmt.Sprintf("use %s or less, or a longer lifetime", fmtDur(maxRM)))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/creds"
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // fakeKeyring is a map; err, when set, is returned by every call.
@@ -157,7 +158,7 @@ func TestAPITokenExchanges(t *testing.T) {
 
 	// Lifetime 0 means the default, never a permanent key.
 	z, _ := NewAPITokenExchange(APITokenExchangeConfig{Client: v.client, Source: src, Clock: v.clock})
-	if c, err = z.Fetch(ctx(t)); err != nil || !c.Expiration.Equal(v.clock.Now().Add(DefaultLifetime)) {
+	if c, err = z.Fetch(ctx(t)); err != nil || !c.Expiration.Equal(v.clock.Now().Add(keypolicy.DefaultLifetime)) {
 		t.Fatalf("default lifetime: %v %v", c.Expiration, err)
 	}
 	if _, err := NewAPITokenExchange(APITokenExchangeConfig{Client: v.client, Source: src, Lifetime: 24 * time.Hour}); err == nil ||

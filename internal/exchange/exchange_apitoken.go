@@ -15,7 +15,7 @@ import (
 type APITokenExchangeConfig struct {
 	Client *cwobject.Client // required; its own token is replaced by the source's
 	Source TokenSource      // required: yields a CoreWeave API token (APIToken)
-	// Lifetime of the keys, default DefaultLifetime (1h), between MinLifetime and
+	// Lifetime of the keys, default keypolicy.DefaultLifetime (1h), between keypolicy.MinRequestLifetime and
 	// 12h. Never 0: the API would mint a permanent key.
 	Lifetime   time.Duration
 	Attributes map[string]string

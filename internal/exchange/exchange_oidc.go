@@ -17,7 +17,7 @@ type OIDCExchangeConfig struct {
 	Client *cwobject.Client // required; no API token needed
 	Source TokenSource      // required: yields an OIDC JWT (token file, refresh, command)
 	OrgID  string           // required
-	// Lifetime of the keys, default DefaultLifetime (1h), between MinLifetime and 12h.
+	// Lifetime of the keys, default keypolicy.DefaultLifetime (1h), between keypolicy.MinRequestLifetime and 12h.
 	Lifetime   time.Duration
 	Attributes map[string]string
 	Clock      clockwork.Clock // default the real clock

@@ -8,6 +8,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
 	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/s3emu"
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 func newOIDC(t *testing.T, v *testEnv, src TokenSource, lifetime time.Duration) *OIDCExchange {
@@ -34,7 +35,7 @@ func TestOIDCExchangeTokenFileRotation(t *testing.T) {
 	if c.Principal != v.principal("alice") {
 		t.Fatalf("principal %q", c.Principal)
 	}
-	if want := v.clock.Now().Add(DefaultLifetime); !c.Expiration.Equal(want) {
+	if want := v.clock.Now().Add(keypolicy.DefaultLifetime); !c.Expiration.Equal(want) {
 		t.Fatalf("expiration %v, want %v (default 1h)", c.Expiration, want)
 	}
 	if _, state := v.emu.ResolveKey(c.AccessKeyID); state != s3emu.KeyValid {

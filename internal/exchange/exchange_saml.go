@@ -18,7 +18,7 @@ type SAMLExchangeConfig struct {
 	OrgID  string           // required
 	// ConfigID is the organisation's SAML configuration id (Workload Federation); required.
 	ConfigID   string
-	Lifetime   time.Duration // default DefaultLifetime (1h), between MinLifetime and 12h
+	Lifetime   time.Duration // default keypolicy.DefaultLifetime (1h), between keypolicy.MinRequestLifetime and 12h
 	Attributes map[string]string
 	Clock      clockwork.Clock
 }

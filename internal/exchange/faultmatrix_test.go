@@ -34,6 +34,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
 	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/s3emu"
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // The exchange satisfies the cache's interfaces without importing it.
@@ -64,7 +65,7 @@ const (
 var (
 	mxBackoff = cache.Backoff{Base: time.Second, Max: 5 * time.Minute}
 	mxPolicy  = cache.Policy{} // the defaults: 15m margin, 1m floor, 5s propagation
-	mxFloor   = cache.DefaultFloor
+	mxFloor   = keypolicy.DefaultFloor
 )
 
 // countingSource counts identity reads: one per fetch the refresher starts.

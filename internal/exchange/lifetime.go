@@ -5,25 +5,16 @@ import (
 	"time"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-)
-
-const (
-	// DefaultLifetime is the key lifetime the POST exchanges ask for by default.
-	DefaultLifetime = time.Hour
-	// MinLifetime and MaxLifetime bound the lifetime the POST exchanges ask for.
-	// MaxLifetime is the API's limit on the OIDC and SAML exchanges, applied to the
-	// API-token exchange too: a helper should mint short-lived keys only.
-	MinLifetime = time.Minute
-	MaxLifetime = cwobject.MaxDurationSeconds * time.Second
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // checkLifetime applies the default and bounds, in whole seconds.
 func checkLifetime(d time.Duration) (time.Duration, error) {
 	if d == 0 {
-		return DefaultLifetime, nil
+		return keypolicy.DefaultLifetime, nil
 	}
-	if d < MinLifetime || d > MaxLifetime {
-		return 0, fmt.Errorf("key lifetime %s is out of range: use between 1m and 12h", d)
+	if d < keypolicy.MinRequestLifetime || d > keypolicy.MaxLifetime {
+		return 0, fmt.Errorf("key lifetime %s is out of range: use between 1m and 12h", d) // keypolicy.MinRequestLifetime, MaxLifetime
 	}
 	return d.Truncate(time.Second), nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/cache"
 	"github.com/cwcreds/cwcreds/internal/config"
 	"github.com/cwcreds/cwcreds/internal/creds"
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // scene is a config file with one profile, a disk cache folder, and the full
@@ -85,7 +86,8 @@ func (s *scene) profile(name string) *config.Profile {
 }
 
 func policyOf(p *config.Profile) cache.Policy {
-	return cache.Policy{RefreshMargin: p.RefreshMargin, Floor: p.MinTTL, PropagationDelay: p.PropagationDelay, Lifetime: p.Lifetime}
+	return keypolicy.Policy{Lifetime: p.Lifetime, RefreshMargin: p.RefreshMargin, Floor: p.MinTTL,
+		PropagationDelay: p.PropagationDelay, Jitter: keypolicy.DefaultJitter}
 }
 
 func keyOf(p *config.Profile) cache.Key { return cache.Key{Profile: p.Name, Identity: p.Identity()} }
@@ -580,7 +582,7 @@ func TestMemoKeepsThePolicyExactly(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Resolution{Key: cache.Key{Profile: testProfile, Identity: "sha256:abc"}, CacheDir: s.cacheDir, Policy: cache.Policy{
-		RefreshMargin: 20*time.Minute + 333*time.Microsecond + 7, Floor: time.Minute + 1, PropagationDelay: -1, Lifetime: time.Hour + 3}}
+		RefreshMargin: 20*time.Minute + 333*time.Microsecond + 7, Floor: time.Minute + 1, PropagationDelay: 0, Lifetime: time.Hour + 3, Jitter: 0.1234}}
 	if err := Remember(s.getenv, s.config, "", rec, want, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -14,10 +14,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"time"
 
 	"github.com/cwcreds/cwcreds/internal/cache"
 	"github.com/cwcreds/cwcreds/internal/fileutil"
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 // A memo lets the small binary answer without reading the config: parsing YAML
@@ -43,13 +43,10 @@ type memo struct {
 	// differently, so an upgrade voids every memo.
 	Writer binaryStamp `json:"writer"`
 
-	Profile          string        `json:"profile"`
-	Identity         string        `json:"identity"` // config.Profile.Identity: a hash, no secret
-	CacheDir         string        `json:"cache_dir"`
-	RefreshMargin    time.Duration `json:"refresh_margin_ns"`
-	Floor            time.Duration `json:"floor_ns"`
-	PropagationDelay time.Duration `json:"propagation_delay_ns"`
-	Lifetime         time.Duration `json:"lifetime_ns"`
+	Profile  string           `json:"profile"`
+	Identity string           `json:"identity"` // the cache key's identity: a hash, no secret
+	CacheDir string           `json:"cache_dir"`
+	Policy   keypolicy.Policy `json:"policy"` // durations in nanoseconds
 }
 
 type memoFile struct {
@@ -186,9 +183,7 @@ func Remember(getenv func(string) string, configArg, profileArg string, rec *Rec
 	}
 	m := memo{
 		Version: memoVersion, ConfigArg: configArg, ProfileArg: profileArg, WorkDir: workDir, Writer: writer,
-		Profile: res.Key.Profile, Identity: res.Key.Identity, CacheDir: res.CacheDir,
-		RefreshMargin: res.Policy.RefreshMargin, Floor: res.Policy.Floor, PropagationDelay: res.Policy.PropagationDelay,
-		Lifetime: res.Policy.Lifetime,
+		Profile: res.Key.Profile, Identity: res.Key.Identity, CacheDir: res.CacheDir, Policy: res.Policy,
 	}
 	for n := range rec.env {
 		m.EnvNames = append(m.EnvNames, n)
@@ -240,8 +235,7 @@ func recall(getenv func(string) string, getwd func() (string, error), configArg,
 			return Resolution{}, false
 		}
 	}
-	return Resolution{Key: cache.Key{Profile: m.Profile, Identity: m.Identity}, CacheDir: m.CacheDir,
-		Policy: cache.Policy{RefreshMargin: m.RefreshMargin, Floor: m.Floor, PropagationDelay: m.PropagationDelay, Lifetime: m.Lifetime}}, true
+	return Resolution{Key: cache.Key{Profile: m.Profile, Identity: m.Identity}, CacheDir: m.CacheDir, Policy: m.Policy}, true
 }
 
 // readMemo reads a memo it can trust: a regular 0600 file of this user's, in a

@@ -8,14 +8,18 @@ import (
 func TestMaxRefreshMarginIsHonoured(t *testing.T) {
 	for _, lt := range []time.Duration{15 * time.Minute, time.Hour, 12 * time.Hour} {
 		for _, pd := range []time.Duration{0, 5 * time.Second, time.Minute} {
-			m := MaxRefreshMargin(lt, pd, DefaultJitter)
+			p := For(lt)
+			p.PropagationDelay = pd
+			m := p.MaxRefreshMargin()
 			if m < lt/3 {
 				continue // lifetime/3 is the target anyway
 			}
-			if got := Target(m, lt, pd, DefaultJitter); got != m {
+			p.RefreshMargin = m
+			if got := p.Target(lt); got != m {
 				t.Errorf("lifetime %s, propagation %s: margin %s gives target %s", lt, pd, m, got)
 			}
-			if got := Target(m+time.Second, lt, pd, DefaultJitter); got == m+time.Second {
+			p.RefreshMargin = m + time.Second
+			if got := p.Target(lt); got == m+time.Second {
 				t.Errorf("lifetime %s, propagation %s: margin %s is honoured but is over the maximum %s", lt, pd, m+time.Second, m)
 			}
 		}
@@ -24,10 +28,60 @@ func TestMaxRefreshMarginIsHonoured(t *testing.T) {
 
 func TestTargetOfFifteenMinuteKeys(t *testing.T) {
 	// The case from the adversarial run: a 14m margin on 15m keys cannot be kept.
-	if got := Target(14*time.Minute, 15*time.Minute, 5*time.Second, DefaultJitter); got != 5*time.Minute {
+	p := For(15 * time.Minute)
+	p.RefreshMargin = 14 * time.Minute
+	if got := p.Target(15 * time.Minute); got != 5*time.Minute {
 		t.Fatalf("target %s, want 5m (lifetime/3)", got)
 	}
-	if m := MaxRefreshMargin(15*time.Minute, 5*time.Second, DefaultJitter); m >= 14*time.Minute || m < 5*time.Minute {
+	if m := p.MaxRefreshMargin(); m >= 14*time.Minute || m < 5*time.Minute {
 		t.Fatalf("max margin %s", m)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	d := Default()
+	if d.RefreshMargin != DefaultRefreshMargin || d.Floor != DefaultFloor || d.PropagationDelay != DefaultPropagationDelay ||
+		d.Jitter != DefaultJitter || d.Lifetime != MaxLifetime {
+		t.Fatalf("Default() = %+v", d)
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	f := For(FixedLifetime)
+	if f.RefreshMargin != 5*time.Minute || f.Floor != time.Minute || f.PropagationDelay != 5*time.Second {
+		t.Fatalf("For(15m) = %+v", f)
+	}
+	none := d
+	none.PropagationDelay, none.Jitter = 0, 0
+	if err := none.Validate(); err != nil {
+		t.Fatalf("zero propagation and jitter mean none, not invalid: %v", err)
+	}
+	for _, bad := range []func(*Policy){
+		func(p *Policy) { p.RefreshMargin = 0 },
+		func(p *Policy) { p.Floor = p.RefreshMargin },
+		func(p *Policy) { p.PropagationDelay = -1 },
+		func(p *Policy) { p.Jitter = 1 },
+		func(p *Policy) { p.Lifetime = 13 * time.Hour },
+		func(p *Policy) { p.Lifetime = 0 },
+	} {
+		p := Default()
+		bad(&p)
+		if p.Validate() == nil {
+			t.Errorf("%+v validated", p)
+		}
+	}
+}
+
+// Keys are refreshed with more than the target left, never after half their life.
+func TestRefreshAt(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, lt := range []time.Duration{FixedLifetime, time.Hour, MaxLifetime} {
+		p := For(lt)
+		for _, u := range []float64{0, 0.5, 0.999} {
+			left := start.Add(lt).Sub(p.RefreshAt(start, lt, u))
+			if left < p.Target(lt) || left > lt/2 {
+				t.Errorf("lifetime %s, u %g: refresh with %s left, target %s", lt, u, left, p.Target(lt))
+			}
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cwcreds/cwcreds/internal/cache"
 	"github.com/cwcreds/cwcreds/internal/creds"
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 func TestSuccessIsExactlyWhatSDKsAccept(t *testing.T) {
@@ -385,7 +386,7 @@ func TestColdKeysWaitForPropagation(t *testing.T) {
 		Fetcher: cache.FetcherFunc(func(context.Context) (creds.Credentials, error) {
 			return sampleCreds(f.clock.Now().Add(time.Hour)), nil
 		}),
-		Policy:           cache.Policy{PropagationDelay: 3 * time.Second},
+		Policy:           withPropagation(3 * time.Second),
 		ColdWait:         800 * time.Millisecond,
 		AwaitPropagation: true,
 	})
@@ -429,4 +430,11 @@ func TestColdKeysWaitForPropagation(t *testing.T) {
 	if w := f.get(CredentialsPath); w.Code != http.StatusOK {
 		t.Fatalf("propagated keys: %d %s", w.Code, w.Body)
 	}
+}
+
+// withPropagation is the default refresh rule with another propagation delay.
+func withPropagation(d time.Duration) cache.Policy {
+	p := keypolicy.Default()
+	p.PropagationDelay = d
+	return p
 }

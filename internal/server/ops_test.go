@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwcreds/cwcreds/internal/cache"
 	"github.com/cwcreds/cwcreds/internal/creds"
+	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
 func (f *fixture) ops(minTTL time.Duration) http.Handler {
@@ -98,7 +98,7 @@ func TestReadyzTransitions(t *testing.T) {
 	if rd.Profiles[0].Ready || !strings.Contains(rd.Profiles[0].Reason, "just minted") {
 		t.Errorf("propagating: %+v", rd.Profiles[0])
 	}
-	f.clock.Advance(cache.DefaultPropagationDelay)
+	f.clock.Advance(keypolicy.DefaultPropagationDelay)
 	w = getOps(t, h, http.MethodGet, "/readyz")
 	rd = readiness(t, w)
 	if w.Code != http.StatusServiceUnavailable || rd.Ready || !rd.Profiles[0].Ready || !rd.Profiles[0].Default ||
