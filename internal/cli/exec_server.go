@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,14 +36,40 @@ func startPrivateEndpoint(ctx context.Context, env Env, p *config.Profile, logge
 	if err != nil {
 		return nil, fmt.Errorf("could not create a folder for the endpoint's token: %w", err)
 	}
-	// The serving goroutines outlive this call: they stop with stop, not with ctx
-	// (a Ctrl-C is the command's to handle; we serve until it exits).
+	tokenFile := filepath.Join(dir, "token")
+	token, _, err := server.LoadOrCreateToken(tokenFile) // random, 0600, no newline
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	srv, err := server.New(server.Config{Token: token, Logger: logger})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := srv.SetProfiles(p.Name, map[string]server.Provider{p.Name: ref}); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	lc := server.ListenConfig{Addr: "127.0.0.1:0", Logger: logger}
+	ln, err := server.Listen(ctx, lc)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+
+	// The endpoint and its refresher run as serve's do, and outlive this call:
+	// they stop with stop, not with ctx (a Ctrl-C is the command's to handle; we
+	// serve until it exits). Nobody knows the URL before the first keys are in.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var stopped []chan struct{}
+	ran := make(chan error, 1)
+	go func() {
+		ran <- runTasks(runCtx, endpointTasks(ln, srv.Handler(ln.Addr()), lc, logger, runRefreshers(ref))...)
+	}()
 	stop := func() {
 		cancel()
-		for _, ch := range stopped {
-			<-ch
+		if err := <-ran; err != nil {
+			logger.Warn("the private credentials endpoint stopped", zap.Error(err))
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			logger.Warn("could not remove the endpoint's token folder", zap.String("path", dir), zap.Error(err))
@@ -55,13 +80,7 @@ func startPrivateEndpoint(ctx context.Context, env Env, p *config.Profile, logge
 			stop()
 		}
 	}()
-	goRun := func(f func()) {
-		ch := make(chan struct{})
-		stopped = append(stopped, ch)
-		go func() { defer close(ch); f() }()
-	}
 
-	goRun(func() { _ = ref.Run(runCtx) })
 	if _, err := ref.Get(ctx); err != nil {
 		if le := loginRequired(env, p, counted, err); le != nil {
 			return nil, le
@@ -73,29 +92,6 @@ func startPrivateEndpoint(ctx context.Context, env Env, p *config.Profile, logge
 	if err := ref.AwaitPropagated(ctx); err != nil {
 		return nil, err
 	}
-
-	tokenFile := filepath.Join(dir, "token")
-	token, _, err := server.LoadOrCreateToken(tokenFile) // random, 0600, no newline
-	if err != nil {
-		return nil, err
-	}
-	srv, err := server.New(server.Config{Token: token, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
-	if err := srv.SetProfiles(p.Name, map[string]server.Provider{p.Name: ref}); err != nil {
-		return nil, err
-	}
-	lc := server.ListenConfig{Addr: "127.0.0.1:0", Logger: logger}
-	ln, err := server.Listen(ctx, lc)
-	if err != nil {
-		return nil, err
-	}
-	goRun(func() {
-		if err := server.Serve(runCtx, ln, srv.Handler(ln.Addr()), lc); err != nil && !errors.Is(err, context.Canceled) {
-			logger.Warn("the private credentials endpoint stopped", zap.Error(err))
-		}
-	})
 	url := server.EndpointURL(ln.Addr(), "")
 	logger.Debug("private credentials endpoint ready", zap.String("url", url), zap.String("profile", p.Name))
 	return &privateEndpoint{url: url, tokenFile: tokenFile, stop: stop}, nil

@@ -67,19 +67,12 @@ func runServe(ctx context.Context, env Env, o *serveOptions, reload <-chan os.Si
 		d.warnIfCannotRevoke(ctx, d.profilesNow())
 	}
 
-	// Refreshers outlive the endpoint's last request: they stop only once it has
-	// drained, so a request in flight at shutdown still gets its keys.
-	apiDone := make(chan struct{})
-	tasks := []task{
-		{"credentials endpoint", func(ctx context.Context) error {
-			defer close(apiDone)
-			return d.serve(ctx, apiLn, d.srv.Handler(apiLn.Addr()), apiCfg)
-		}},
-		{"profiles", func(ctx context.Context) error { return d.runProfiles(ctx, apiDone, reload) }},
-	}
+	tasks := endpointTasks(apiLn, d.srv.Handler(apiLn.Addr()), apiCfg, log, func(ctx context.Context, apiDone <-chan struct{}) error {
+		return d.runProfiles(ctx, apiDone, reload)
+	})
 	if opsLn != nil {
 		tasks = append(tasks, task{"operations endpoint", func(ctx context.Context) error {
-			return d.serve(ctx, opsLn, ops, opsCfg)
+			return serveEndpoint(ctx, opsLn, ops, opsCfg, log)
 		}})
 	}
 	if dev != nil {
@@ -111,12 +104,12 @@ func runServe(ctx context.Context, env Env, o *serveOptions, reload <-chan os.Si
 	return err
 }
 
-// serve serves h on ln until ctx is done. Requests that outlive the shutdown
-// deadline are cut and logged; that still counts as a shutdown done on time.
-func (d *daemon) serve(ctx context.Context, ln net.Listener, h http.Handler, cfg server.ListenConfig) error {
+// serveEndpoint serves h on ln until ctx is done. Requests that outlive the
+// shutdown deadline are cut and logged; that still counts as a shutdown done on time.
+func serveEndpoint(ctx context.Context, ln net.Listener, h http.Handler, cfg server.ListenConfig, log *zap.Logger) error {
 	err := server.Serve(ctx, ln, h, cfg)
 	if err != nil && ctx.Err() != nil {
-		d.log.Warn("shutdown deadline reached", zap.Error(err))
+		log.Warn("shutdown deadline reached", zap.Error(err))
 		return nil
 	}
 	return err
