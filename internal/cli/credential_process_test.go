@@ -25,7 +25,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/cwcreds/cwcreds/internal/config"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/devissuer"
+	"github.com/cwcreds/cwcreds/internal/emulator/devissuer"
 	"github.com/cwcreds/cwcreds/internal/exchange"
 	"github.com/cwcreds/cwcreds/internal/fileutil"
 )

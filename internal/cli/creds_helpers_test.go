@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/devissuer"
+	"github.com/cwcreds/cwcreds/internal/emulator"
+	"github.com/cwcreds/cwcreds/internal/emulator/devissuer"
 	"github.com/cwcreds/cwcreds/internal/fastpath"
 )
 

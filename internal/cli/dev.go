@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
+	"github.com/cwcreds/cwcreds/internal/emulator"
 	"github.com/cwcreds/cwcreds/internal/fileutil"
 	"github.com/cwcreds/cwcreds/internal/logging"
 )

@@ -14,8 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/devissuer"
+	"github.com/cwcreds/cwcreds/internal/emulator"
+	"github.com/cwcreds/cwcreds/internal/emulator/devissuer"
 	"github.com/cwcreds/cwcreds/internal/fileutil"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/s3emu"
+	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
 )
 
 // TestServeBinary runs the built binary where real signals and a real shell

@@ -12,8 +12,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cwcreds/cwcreds/internal/config"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/s3emu"
+	"github.com/cwcreds/cwcreds/internal/emulator"
+	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
 	"github.com/cwcreds/cwcreds/internal/fileutil"
 )
 

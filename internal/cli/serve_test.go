@@ -24,8 +24,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/s3emu"
+	"github.com/cwcreds/cwcreds/internal/emulator"
+	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
 )
 
 // serveArgs are the flags every in-process run uses: free ports, a private

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gofrs/flock"
 
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
+	"github.com/cwcreds/cwcreds/internal/emulator"
 )
 
 // Every wait of a cold credential-process — for another process's lock, for the

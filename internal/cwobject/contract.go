@@ -198,7 +198,7 @@ var RequiredActions = map[string][]string{
 	"RevokeAccessKeysByPrincipal": {"cwobject:RevokeAccessKeysByPrincipal"},
 }
 
-// Assumptions the emulator (internal/cwobject/emulator) relies on. Clients must treat
+// Assumptions the emulator (internal/emulator) relies on. Clients must treat
 // org ids, config ids and token contents as opaque strings.
 const (
 	// APITokenPrefix starts every CoreWeave API access token. [fact: docs]

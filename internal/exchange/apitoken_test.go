@@ -10,7 +10,7 @@ import (
 
 	"github.com/cwcreds/cwcreds/internal/creds"
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
+	"github.com/cwcreds/cwcreds/internal/emulator"
 	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/s3emu"
+	"github.com/cwcreds/cwcreds/internal/emulator"
+	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
 	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 

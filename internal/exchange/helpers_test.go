@@ -14,8 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/devissuer"
+	"github.com/cwcreds/cwcreds/internal/emulator"
+	"github.com/cwcreds/cwcreds/internal/emulator/devissuer"
 )
 
 // testEnv is an emulator on 127.0.0.1 (httptest) with a fake clock, and an API

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
+	"github.com/cwcreds/cwcreds/internal/emulator"
 )
 
 // The CoreWeave API and the IdP live behind made-up host names, reachable only

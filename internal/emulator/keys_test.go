@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/s3emu"
+	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
 )
 
 func (v *env) listKeys(query string) []cwobject.AccessKeyInfo {

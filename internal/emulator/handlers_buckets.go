@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/s3emu"
+	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
 )
 
 // minArchiveAfterDays is the smallest archiveAfterLastAccessDays the API takes

@@ -32,9 +32,9 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/devissuer"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/s3emu"
+	"github.com/cwcreds/cwcreds/internal/emulator"
+	"github.com/cwcreds/cwcreds/internal/emulator/devissuer"
+	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
 )
 
 var (

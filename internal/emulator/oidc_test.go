@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/devissuer"
+	"github.com/cwcreds/cwcreds/internal/emulator/devissuer"
 )
 
 func devMint(sub string) devissuer.MintOptions {
