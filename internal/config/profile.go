@@ -200,9 +200,8 @@ func applyTiming(p *Profile, field string, t timing, minLifetime time.Duration) 
 	}
 
 	// A margin the refresh arithmetic cannot keep would silently become lifetime/3.
-	// (Lifetimes too short for even lifetime/3 exist only in tests and dev mode.)
-	honoured := keypolicy.Policy{Lifetime: lt.v, PropagationDelay: pd.v, Jitter: keypolicy.DefaultJitter}
-	if maxRM := honoured.MaxRefreshMargin(); rm.set && rm.v > lt.v/3 && rm.v > maxRM && maxRM >= lt.v/3 {
+	kept := keypolicy.Policy{Lifetime: lt.v, RefreshMargin: rm.v, PropagationDelay: pd.v, Jitter: keypolicy.DefaultJitter}
+	if maxRM := kept.MaxRefreshMargin(); rm.set && !kept.KeepsMargin() {
 		return errAt(rm.o, f("refresh_margin"), fmt.Sprintf("%s %s is too long for the %s lifetime: a refresh starts margin+10%% plus propagation_delay and 30s before expiry, which must fit in half the lifetime", f("refresh_margin"), fmtDur(rm.v), fmtDur(lt.v)),
 			fmt.Sprintf("use %s or less, or a longer lifetime", fmtDur(maxRM)))
 	}

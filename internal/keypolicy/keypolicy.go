@@ -166,6 +166,17 @@ func (p Policy) TrustedLifetime() time.Duration {
 	return MaxLifetime
 }
 
+// KeepsMargin reports whether Target honours p's refresh margin for keys of p's
+// lifetime. A margin above lifetime/3 whose lead does not fit in half the lifetime
+// would silently become lifetime/3; lifetimes too short even for that (tests, dev
+// mode) refuse nothing.
+func (p Policy) KeepsMargin() bool {
+	if p.RefreshMargin <= p.Lifetime/3 || p.MaxRefreshMargin() < p.Lifetime/3 {
+		return true
+	}
+	return p.Target(p.Lifetime) == p.RefreshMargin
+}
+
 // MaxRefreshMargin is the longest refresh margin Target honours for keys of p's
 // lifetime (whole seconds); a longer one would silently become lifetime/3.
 func (p Policy) MaxRefreshMargin() time.Duration {

@@ -38,6 +38,27 @@ func TestTargetOfFifteenMinuteKeys(t *testing.T) {
 	}
 }
 
+func TestKeepsMargin(t *testing.T) {
+	for _, tc := range []struct {
+		lifetime, margin time.Duration
+		want             bool
+	}{
+		{15 * time.Minute, 5 * time.Minute, true},   // lifetime/3
+		{15 * time.Minute, 6 * time.Minute, true},   // fits
+		{15 * time.Minute, 14 * time.Minute, false}, // the adversarial run's case
+		{time.Hour, 15 * time.Minute, true},         // under lifetime/3
+		{time.Hour, 25 * time.Minute, true},
+		{time.Hour, 28 * time.Minute, false},
+		{time.Minute, 40 * time.Second, true}, // too short for any rule: dev mode
+	} {
+		p := For(tc.lifetime)
+		p.RefreshMargin = tc.margin
+		if got := p.KeepsMargin(); got != tc.want {
+			t.Errorf("lifetime %s, margin %s: KeepsMargin %v, want %v", tc.lifetime, tc.margin, got, tc.want)
+		}
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	d := Default()
 	if d.RefreshMargin != DefaultRefreshMargin || d.Floor != DefaultFloor || d.PropagationDelay != DefaultPropagationDelay ||
