@@ -85,11 +85,11 @@ func startPrivateEndpoint(ctx context.Context, env Env, p *config.Profile, logge
 	}
 
 	tokenFile := filepath.Join(dir, "token")
-	token, _, err := server.LoadOrCreateToken(tokenFile) // random, 0600, no newline
+	token, err := server.LoadAuthToken(tokenFile, server.AuthTokenOptions{Generate: true}) // random, 0600, no newline
 	if err != nil {
 		return nil, err
 	}
-	srv, err := server.New(server.Config{Token: token, Logger: logger})
+	srv, err := server.New(server.Config{AuthToken: token, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
