@@ -37,12 +37,12 @@ func startPrivateEndpoint(ctx context.Context, env Env, p *config.Profile, logge
 		return nil, fmt.Errorf("could not create a folder for the endpoint's token: %w", err)
 	}
 	tokenFile := filepath.Join(dir, "token")
-	token, _, err := server.LoadOrCreateToken(tokenFile) // random, 0600, no newline
+	token, err := server.LoadAuthToken(tokenFile, server.AuthTokenOptions{Generate: true}) // random, 0600, no newline
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	srv, err := server.New(server.Config{Token: token, Logger: logger})
+	srv, err := server.New(server.Config{AuthToken: token, Logger: logger})
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -36,10 +35,10 @@ type daemon struct {
 	registry  *prometheus.Registry
 	observer  *server.Observer
 	minted    *mintedKeys // nil without --revoke-on-exit
+	token     *server.AuthToken
 	tokenPath string
 
 	mu      sync.Mutex // guards the fields below: reloads run beside readiness checks
-	token   string
 	running map[string]*runningProfile
 	runCtx  context.Context // parent of the refreshers' Run; nil until runProfiles
 	wg      sync.WaitGroup  // the refreshers' Run
@@ -67,20 +66,15 @@ func (d *daemon) setUp(cfg *config.Config, dev *devServe) error {
 			return err
 		}
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return fmt.Errorf("auth token file %s: %w", path, err)
-	}
-	d.tokenPath = abs
-	token, created, err := server.LoadOrCreateToken(abs)
+	token, err := server.LoadAuthToken(path, server.AuthTokenOptions{Generate: true})
 	if err != nil {
 		return err
 	}
-	d.token = token
-	if created {
-		d.log.Info("generated an auth token", zap.String("file", abs))
+	d.token, d.tokenPath = token, token.Path()
+	if token.Generated() {
+		d.log.Info("generated an auth token", zap.String("file", d.tokenPath))
 	} else {
-		d.log.Info("using the auth token of an existing file", zap.String("file", abs))
+		d.log.Info("using the auth token of an existing file", zap.String("file", d.tokenPath))
 	}
 
 	d.registry = server.NewRegistry()
@@ -89,7 +83,7 @@ func (d *daemon) setUp(cfg *config.Config, dev *devServe) error {
 		return err
 	}
 	d.metrics = metrics
-	d.srv, err = server.New(server.Config{Token: token, ColdWait: d.o.coldWait, Metrics: metrics, Logger: d.log, Clock: d.clock})
+	d.srv, err = server.New(server.Config{AuthToken: token, ColdWait: d.o.coldWait, Metrics: metrics, Logger: d.log, Clock: d.clock})
 	if err != nil {
 		return err
 	}
@@ -260,22 +254,15 @@ func (d *daemon) reload(ctx context.Context) {
 
 // reloadToken switches to the token in the auth token file if it changed.
 func (d *daemon) reloadToken() {
-	token, created, err := server.LoadOrCreateToken(d.tokenPath)
+	changed, err := d.token.Reload()
 	if err != nil {
 		d.log.Warn("could not re-read the auth token file; still requiring the previous token", zap.Error(err))
 		return
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if token == d.token {
+	if !changed {
 		return
 	}
-	if err := d.srv.SetToken(token); err != nil {
-		d.log.Warn("the auth token file holds an unusable token; still requiring the previous one", zap.Error(err))
-		return
-	}
-	d.token = token
-	if created {
+	if d.token.Generated() {
 		d.log.Info("the auth token file was missing: generated a new token", zap.String("file", d.tokenPath))
 	} else {
 		d.log.Info("the auth token changed: requiring the new one", zap.String("file", d.tokenPath))

@@ -254,6 +254,50 @@ func TestServeReload(t *testing.T) {
 	checkNoSecrets(t, "serve's logs", r.logs.String(), first.SecretAccessKey, e.jwt, oldToken, "a-new-token-for-serve")
 }
 
+// A reload that cannot use the auth token file keeps requiring the previous token
+// and says so, without the file's content; one that finds no file generates a
+// new token.
+func TestServeReloadAuthTokenFile(t *testing.T) {
+	t.Parallel()
+	e := newSrvEmu(t)
+	e.writeConfig("", []string{"alpha"}, nil)
+	reload := make(chan os.Signal, 1)
+	r := startServe(t, nil, reload, serveArgs(e)...)
+	r.started()
+	first := r.getCreds("alpha")
+	oldToken := r.token()
+
+	if err := os.WriteFile(r.tokenFile, []byte("spoilt-token\nsecond-line"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload <- syscall.SIGHUP
+	m := r.logs.waitMsg(t, "could not re-read the auth token file; still requiring the previous token", 1)
+	if msg, _ := m["error"].(string); !strings.Contains(msg, r.tokenFile) {
+		t.Errorf("the warning does not name the file: %v", m)
+	}
+	r.logs.waitMsg(t, "config reloaded", 1)
+	if got := srvGet(t, r.url+"/v1/credentials", oldToken); got.status != http.StatusOK {
+		t.Fatalf("the previous token after a failed reload: %d %s", got.status, got.body)
+	}
+
+	if err := os.Remove(r.tokenFile); err != nil {
+		t.Fatal(err)
+	}
+	reload <- syscall.SIGHUP
+	r.logs.waitMsg(t, "the auth token file was missing: generated a new token", 1)
+	if got := srvGet(t, r.url+"/v1/credentials", oldToken); got.status != http.StatusForbidden {
+		t.Fatalf("the previous token after a new one was generated: %d", got.status)
+	}
+	if got := r.getCreds("alpha"); got.AccessKeyID != first.AccessKeyID {
+		t.Fatal("alpha changed keys when only the token changed")
+	}
+	newToken := r.token()
+	if len(newToken) != 43 || newToken == oldToken {
+		t.Fatalf("generated token has %d characters, or is the previous one", len(newToken))
+	}
+	checkNoSecrets(t, "serve's logs", r.logs.String(), first.SecretAccessKey, e.jwt, oldToken, newToken, "spoilt-token", "second-line")
+}
+
 func sameStrings(v any, want ...string) bool {
 	got, _ := v.([]any)
 	if len(got) != len(want) {

@@ -18,7 +18,8 @@
 //  3. the path: anything but /v1/credentials[/<profile>] is 404;
 //  4. the method: anything but GET and HEAD is 405 with Allow;
 //  5. the token: none is 401, a wrong one 403 (constant time, on SHA-256 digests so
-//     the token's length does not leak either);
+//     the token's length does not leak either). The token is an AuthToken, read or
+//     generated from its file and re-read by Reload; its value never leaves it;
 //  6. the profile: an unknown or malformed name is 404, never echoed;
 //  7. the keys: 200 with the cached JSON body, or 503 with Retry-After when no
 //     valid keys are held (cold cache, identity not usable), 500 otherwise.

@@ -90,7 +90,7 @@ func (s *Server) checkToken(h http.Header) *errorResponse {
 	switch {
 	case len(v) == 0 || len(v) == 1 && v[0] == "":
 		return s.static.missingToken
-	case len(v) > 1 || !s.token.Load().matches(v[0]):
+	case len(v) > 1 || !s.token.Check(v[0]):
 		return s.static.wrongToken
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -357,11 +359,36 @@ func TestColdCtx(t *testing.T) {
 	c3.release()
 }
 
-func TestSetTokenRotates(t *testing.T) {
-	f := newFixture(t, 0, map[string]Provider{"default": &staticProvider{c: sampleCreds(epoch.Add(time.Hour))}})
-	const next = "AUTHTOKENMARKER-rotated"
-	if err := f.s.SetToken(next); err != nil {
+// A reload that finds a new token in the file switches the endpoint to it at once;
+// one that finds a broken file keeps the previous token.
+func TestAuthTokenReloadRotates(t *testing.T) {
+	f := newFixture(t, 0, nil)
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte(testToken), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	tok, err := LoadAuthToken(path, AuthTokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{AuthToken: tok, Metrics: f.m, Logger: f.log, Clock: f.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetProfiles("default", map[string]Provider{"default": &staticProvider{c: sampleCreds(epoch.Add(time.Hour))}}); err != nil {
+		t.Fatal(err)
+	}
+	f.s, f.handler = s, s.Handler(testAddr)
+	if w := f.get(CredentialsPath); w.Code != http.StatusOK {
+		t.Fatalf("the file's token: %d", w.Code)
+	}
+
+	const next = "AUTHTOKENMARKER-rotated"
+	if err := os.WriteFile(path, []byte(next), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := tok.Reload(); err != nil || !changed {
+		t.Fatalf("Reload: changed=%v %v", changed, err)
 	}
 	wantStatus(t, f.get(CredentialsPath), http.StatusForbidden, "InvalidAuthorizationToken")
 	r := f.request(http.MethodGet, CredentialsPath)
@@ -369,8 +396,31 @@ func TestSetTokenRotates(t *testing.T) {
 	if w := f.serve(r); w.Code != http.StatusOK {
 		t.Errorf("new token: %d", w.Code)
 	}
-	if err := f.s.SetToken("bad\ntoken"); err == nil || strings.Contains(err.Error(), "bad") {
-		t.Errorf("SetToken with a line break: %v", err)
+
+	if err := os.WriteFile(path, []byte("bad\ntoken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tok.Reload(); err == nil || strings.Contains(err.Error(), "bad") {
+		t.Errorf("Reload of a token with a line break: %v", err)
+	}
+	r = f.request(http.MethodGet, CredentialsPath)
+	r.Header.Set("Authorization", next)
+	if w := f.serve(r); w.Code != http.StatusOK {
+		t.Errorf("the previous token after a failed reload: %d", w.Code)
+	}
+}
+
+func TestNewTakesOneToken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	tok, err := LoadAuthToken(path, AuthTokenOptions{Generate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{AuthToken: tok, Token: testToken}); err == nil || strings.Contains(err.Error(), testToken) {
+		t.Errorf("New with both tokens: %v", err)
+	}
+	if _, err := New(Config{AuthToken: tok}); err != nil {
+		t.Errorf("New with a token file: %v", err)
 	}
 }
 

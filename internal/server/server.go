@@ -18,8 +18,11 @@ const DefaultColdWait = 800 * time.Millisecond
 
 // Config configures a Server.
 type Config struct {
-	// Token is the value callers must send as the Authorization header (the content
-	// of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE). Required; see LoadOrCreateToken.
+	// AuthToken is what callers must send as the Authorization header (the content
+	// of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE); see LoadAuthToken. Its Reload
+	// takes effect at once. Set it or Token, not both.
+	AuthToken *AuthToken
+	// Token is a fixed token, for a caller that keeps no token file.
 	Token string
 	// ColdWait bounds how long a request waits for keys that are being fetched
 	// (default DefaultColdWait).
@@ -37,7 +40,7 @@ type Config struct {
 // Server holds what every listener of the credentials endpoint shares: the token,
 // the profiles and the metrics. Handler returns an http.Handler per listener.
 type Server struct {
-	token    atomic.Pointer[tokenChecker]
+	token    *AuthToken
 	coldWait time.Duration
 	log      *zap.Logger
 	clock    clockwork.Clock
@@ -53,13 +56,21 @@ type Server struct {
 
 // New checks cfg and returns a Server that serves no profile until SetProfiles.
 func New(cfg Config) (*Server, error) {
-	if err := checkToken(cfg.Token); err != nil {
-		return nil, fmt.Errorf("cannot serve credentials: %w", err)
+	token := cfg.AuthToken
+	switch {
+	case token != nil && cfg.Token != "":
+		return nil, errors.New("cannot serve credentials: set Config.AuthToken or Config.Token, not both")
+	case token == nil:
+		var err error
+		if token, err = fixedToken(cfg.Token); err != nil {
+			return nil, fmt.Errorf("cannot serve credentials: %w", err)
+		}
 	}
 	if cfg.ColdWait < 0 {
 		return nil, errors.New("cold wait must not be negative")
 	}
 	s := &Server{
+		token:      token,
 		coldWait:   cfg.ColdWait,
 		log:        cfg.Logger,
 		clock:      cfg.Clock,
@@ -86,21 +97,7 @@ func New(cfg Config) (*Server, error) {
 		s.metrics = m
 	}
 	s.set.Store(&profileSet{byName: map[string]*profile{}})
-	tc := newTokenChecker(cfg.Token)
-	s.token.Store(&tc)
 	return s, nil
-}
-
-// SetToken replaces the auth token, e.g. when a reload finds a new token file.
-// Requests already checked are not affected; SDKs re-read the token file on every
-// fetch, so callers pick the new one up by themselves.
-func (s *Server) SetToken(token string) error {
-	if err := checkToken(token); err != nil {
-		return fmt.Errorf("cannot change the auth token: %w", err)
-	}
-	tc := newTokenChecker(token)
-	s.token.Store(&tc)
-	return nil
 }
 
 // ColdWait is the bound on a request's wait for keys being fetched.

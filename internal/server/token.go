@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 
 	"github.com/cwcreds/cwcreds/internal/fileutil"
 )
@@ -21,7 +23,122 @@ const MaxTokenLen = 4096
 // tokenBytes is the entropy of a generated token: 32 bytes, 43 base64url characters.
 const tokenBytes = 32
 
-// LoadOrCreateToken returns the auth token kept in path. If the file exists its
+// AuthTokenOptions configure LoadAuthToken.
+type AuthTokenOptions struct {
+	// Generate writes a new random token when the file does not exist, at load and
+	// at every Reload. Without it a missing file is an error.
+	Generate bool
+}
+
+// AuthToken is the token callers of the credentials endpoint must send, kept in a
+// file that Reload re-reads. Only its SHA-256 digest is held: the value never
+// leaves the file, and no error or method returns it. Check and Reload are safe
+// for concurrent use.
+type AuthToken struct {
+	path     string // absolute; "" for a fixed token (Config.Token)
+	generate bool
+
+	want atomic.Pointer[tokenChecker] // read on every request, without a lock
+
+	mu        sync.Mutex // serialises Reload
+	generated bool       // the last successful read found no file and wrote one
+}
+
+// LoadAuthToken reads the auth token kept in path (made absolute), or, with
+// opts.Generate and no file there, writes a new one: see loadOrCreateToken for the
+// file's format. Errors name the file, never its content.
+func LoadAuthToken(path string, opts AuthTokenOptions) (*AuthToken, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("auth token file %s: %w", path, err)
+	}
+	a := &AuthToken{path: abs, generate: opts.Generate}
+	tc, created, err := a.read()
+	if err != nil {
+		return nil, err
+	}
+	a.want.Store(&tc)
+	a.generated = created
+	return a, nil
+}
+
+// fixedToken is an AuthToken with no file, for Config.Token.
+func fixedToken(tok string) (*AuthToken, error) {
+	if err := checkToken(tok); err != nil {
+		return nil, err
+	}
+	a := &AuthToken{}
+	tc := newTokenChecker(tok)
+	a.want.Store(&tc)
+	return a, nil
+}
+
+// Path is the absolute path of the token file ("" for a token given in Config).
+func (a *AuthToken) Path() string { return a.path }
+
+// Generated reports whether the last successful load or Reload found no file and
+// wrote the token now in force.
+func (a *AuthToken) Generated() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.generated
+}
+
+// Reload re-reads the file and, if it holds another token (or was missing and
+// opts.Generate wrote a new one), requires that one from now on; requests already
+// checked are not affected. SDKs re-read the token file on every fetch, so callers
+// pick the new token up by themselves. On error the previous token stays in force.
+func (a *AuthToken) Reload() (changed bool, err error) {
+	if a.path == "" {
+		return false, errors.New("the auth token was not read from a file: there is nothing to reload")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tc, created, err := a.read()
+	if err != nil {
+		return false, err
+	}
+	a.generated = created
+	if subtle.ConstantTimeCompare(tc.want[:], a.want.Load().want[:]) == 1 {
+		return false, nil
+	}
+	a.want.Store(&tc)
+	return true, nil
+}
+
+// Check reports whether presented is the token, in constant time: the SHA-256
+// digests are compared, so neither the token's content nor its length leaks.
+func (a *AuthToken) Check(presented string) bool {
+	return a.want.Load().matches(presented)
+}
+
+// read loads (or generates) the file's token and returns its digest.
+func (a *AuthToken) read() (tc tokenChecker, created bool, err error) {
+	var tok string
+	if a.generate {
+		tok, created, err = loadOrCreateToken(a.path)
+	} else {
+		tok, err = loadToken(a.path)
+	}
+	if err != nil {
+		return tokenChecker{}, false, err
+	}
+	return newTokenChecker(tok), created, nil
+}
+
+// loadToken returns the token kept in path, which must exist.
+func loadToken(path string) (string, error) {
+	data, err := readTokenFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("auth token file %s does not exist: write a token into it", path)
+	}
+	if err != nil {
+		return "", err
+	}
+	return tokenFromFile(path, data)
+}
+
+// loadOrCreateToken returns the auth token kept in path. If the file exists its
 // content is used, minus one trailing line break (editors add one; SDKs reject a
 // token containing \r or \n), and the file is left as it is. Otherwise a token of 32
 // random bytes, base64url without padding, is written there (mode 0600, no trailing
@@ -30,7 +147,7 @@ const tokenBytes = 32
 // An existing parent folder is not touched: it may be a volume shared with the
 // workload that reads the token. Two processes creating the same file at once each
 // write a token and the last rename wins; give each daemon its own file.
-func LoadOrCreateToken(path string) (token string, created bool, err error) {
+func loadOrCreateToken(path string) (token string, created bool, err error) {
 	data, err := readTokenFile(path)
 	switch {
 	case err == nil:
