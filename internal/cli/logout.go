@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cwcreds/cwcreds/internal/config"
-	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/exchange"
 )
 
@@ -30,10 +29,9 @@ func newLogoutCommand(env Env) *cobra.Command {
 			"kept by `cwcreds login`), or those of every profile with --all. The next use\n" +
 			"makes a fresh exchange, or asks for a new login.\n\n" +
 			"Removed keys stay valid until they expire unless --revoke is given: it revokes\n" +
-			"them through the CoreWeave API with an API token — $CW_API_TOKEN, else the\n" +
-			"profile's own api_token source, else the first api_token profile. The local\n" +
-			"removal happens even when revoking fails; the error then lists the key ids to\n" +
-			"revoke by hand.",
+			"them through the CoreWeave API with an API token: the profile's own api_token\n" +
+			"source when it has one, else $CW_API_TOKEN. The local removal happens even\n" +
+			"when revoking fails; the error then lists the key ids to revoke by hand.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLogout(cmd.Context(), env, o)
@@ -79,7 +77,7 @@ func runLogout(ctx context.Context, env Env, o *logoutOptions) error {
 	if !o.revoke {
 		return nil
 	}
-	return revokeRemoved(ctx, env, cfg, removed)
+	return revokeRemoved(ctx, env, removed)
 }
 
 // logoutProfile removes one profile's cached keys and stored login and says so.
@@ -148,8 +146,9 @@ func forgetLogin(env Env, p *config.Profile) (bool, error) {
 	return false, nil
 }
 
-// revokeRemoved revokes the removed keys, each through its own profile's API.
-func revokeRemoved(ctx context.Context, env Env, cfg *config.Config, removed []removedKeys) error {
+// revokeRemoved revokes the removed keys, each through its own profile's API,
+// with the token exchange.Revoker documents.
+func revokeRemoved(ctx context.Context, env Env, removed []removedKeys) error {
 	var all []string
 	for _, r := range removed {
 		all = append(all, r.ids...)
@@ -158,78 +157,37 @@ func revokeRemoved(ctx context.Context, env Env, cfg *config.Config, removed []r
 		fmt.Fprintln(env.Stdout, "no keys to revoke")
 		return nil
 	}
+	revoker := &exchange.Revoker{Getenv: env.Getenv, UserAgent: "cwcreds/" + env.Version}
 	var failed []string
 	var firstErr error
 	for _, r := range removed {
 		if len(r.ids) == 0 {
 			continue
 		}
-		client, err := revokeClient(ctx, env, cfg, r.profile)
-		if err == nil {
-			for _, id := range r.ids {
-				switch err := client.RevokeAccessKeyByAccessKey(ctx, id); {
-				case err == nil:
-					fmt.Fprintf(env.Stdout, "revoked %s\n", id)
-				case cwobject.CodeOf(err) == cwobject.CodeNotFound:
-					fmt.Fprintf(env.Stdout, "%s was already revoked or expired\n", id)
-				default:
-					failed = append(failed, id)
-					if firstErr == nil {
-						firstErr = err
-					}
-				}
+		results, err := revoker.Revoke(ctx, r.profile, r.ids)
+		if err != nil {
+			failed = append(failed, r.ids...)
+			if firstErr == nil {
+				firstErr = err
 			}
 			continue
 		}
-		failed = append(failed, r.ids...)
-		if firstErr == nil {
-			firstErr = err
+		for _, k := range results {
+			switch {
+			case k.Err != nil:
+				failed = append(failed, k.ID)
+				if firstErr == nil {
+					firstErr = k.Err
+				}
+			case k.Gone:
+				fmt.Fprintf(env.Stdout, "%s was already revoked or expired\n", k.ID)
+			default:
+				fmt.Fprintf(env.Stdout, "revoked %s\n", k.ID)
+			}
 		}
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("the cached keys were removed, but %s could not be revoked: %w", strings.Join(failed, ", "), firstErr)
 	}
 	return nil
-}
-
-// revokeClient is a CoreWeave API client for p's endpoint with an API token
-// from CW_API_TOKEN, p's own api_token source, or the first api_token profile.
-func revokeClient(ctx context.Context, env Env, cfg *config.Config, p *config.Profile) (*cwobject.Client, error) {
-	token, err := revokeToken(ctx, env, cfg, p)
-	if err != nil {
-		return nil, err
-	}
-	httpClient, err := exchange.NewHTTPClient(exchange.HTTPOptions{CABundle: p.CABundle, Getenv: env.Getenv})
-	if err != nil {
-		return nil, err
-	}
-	return cwobject.New(cwobject.Config{BaseURL: p.APIEndpoint, HTTPClient: httpClient, Token: token, UserAgent: "cwcreds/" + env.Version})
-}
-
-func revokeToken(ctx context.Context, env Env, cfg *config.Config, p *config.Profile) (string, error) {
-	if tok := strings.TrimSpace(env.Getenv(config.EnvAPIToken)); tok != "" {
-		return tok, nil
-	}
-	candidates := []*config.Profile{p}
-	for _, name := range cfg.ProfileNames() {
-		if q, err := cfg.Profile(name); err == nil {
-			candidates = append(candidates, q)
-		}
-	}
-	for _, q := range candidates {
-		a := q.Source.APIToken
-		if q.Source.Type != config.SourceAPIToken || a == nil {
-			continue
-		}
-		src := &exchange.APIToken{EnvVar: a.Env, Getenv: env.Getenv, File: a.File}
-		if a.Keyring != nil {
-			src.EnvVar, src.KeyringService, src.KeyringUser = "", a.Keyring.Service, a.Keyring.User
-		}
-		tok, err := src.Token(ctx)
-		if err != nil {
-			return "", fmt.Errorf("no API token to revoke with: profile %s: %w", q.Name, err)
-		}
-		return tok, nil
-	}
-	return "", fmt.Errorf("no API token to revoke with: export %s, or add a profile with an api_token source", config.EnvAPIToken)
 }

@@ -88,3 +88,46 @@ func TestLogout(t *testing.T) {
 		t.Fatalf("--all --profile: code %d, stderr %q", code, errOut)
 	}
 }
+
+// --revoke picks its token as exchange.Revoker documents: the profile's own
+// api_token source first, else CW_API_TOKEN, never another profile's token.
+func TestLogoutRevokeTokenPrecedence(t *testing.T) {
+	w := newWorld(t)
+	w.writeConfig("org_id: " + w.emu.OrgID() + "\napi_endpoint: " + w.emu.APIURL() + "\nprofiles:\n" +
+		"  ops:\n    source: {type: api_token, env: OWN_TOKEN}\n" +
+		"  ci:\n    source: {type: token_file, path: " + w.tokenFile + "}\n")
+	w.env["OWN_TOKEN"] = w.emu.AdminToken()
+	get := func(profile string) string {
+		t.Helper()
+		code, out, errOut := w.run("credential-process", "--profile", profile)
+		if code != 0 {
+			t.Fatalf("credential-process %s: %s", profile, errOut)
+		}
+		return w.processOutput(out).AccessKeyID
+	}
+
+	// The profile's own token revokes, though CW_API_TOKEN (unknown) is set.
+	key := get("ops")
+	w.env["CW_API_TOKEN"] = "CW-SECRET-unknownunknownunknown"
+	w.addSecret("CW-SECRET-unknownunknownunknown")
+	code, out, errOut := w.run("logout", "--profile", "ops", "--revoke")
+	if code != 0 || errOut != "" || !strings.Contains(out, "revoked "+key+"\n") {
+		t.Fatalf("logout ops: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, st := w.emu.ResolveKey(key); st == s3emu.KeyValid {
+		t.Fatalf("%s still valid after --revoke", key)
+	}
+
+	// A profile without one uses CW_API_TOKEN, not the other profile's token.
+	delete(w.env, "CW_API_TOKEN")
+	key = get("ci")
+	code, out, errOut = w.run("logout", "--profile", "ci", "--revoke")
+	if code == 0 || !strings.Contains(out, "removed cached keys "+key) ||
+		!strings.Contains(errOut, "could not be revoked: no API token to revoke with: export CW_API_TOKEN") {
+		t.Fatalf("logout ci without CW_API_TOKEN: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, st := w.emu.ResolveKey(key); st != s3emu.KeyValid {
+		t.Fatalf("%s is %s: revoked with another profile's token", key, st)
+	}
+	w.checkLeaks("logout output", out+errOut)
+}

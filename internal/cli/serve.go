@@ -56,7 +56,7 @@ func (o *serveOptions) addFlags(cmd *cobra.Command) {
 	f.DurationVar(&o.minReadyTTL, "min-ready-ttl", server.DefaultMinReadyTTL, "/readyz answers ready when every profile holds keys valid at least this long")
 	f.DurationVar(&o.coldWait, "cold-wait", server.DefaultColdWait, "how long a request waits for keys being fetched before it gets 503 (SDKs time out after 1-2s)")
 	f.BoolVar(&o.noPropWait, "no-propagation-wait", false, "hand out new keys at once, before S3 accepts them (an SDK's first call may then fail with InvalidAccessKeyId); by default a request for keys younger than the profile's propagation_delay waits for them within --cold-wait, else gets 503 with Retry-After")
-	f.BoolVar(&o.revokeOnExit, "revoke-on-exit", false, "on shutdown, revoke the keys this process minted (needs an API token: $CW_API_TOKEN, or the profile's api_token source)")
+	f.BoolVar(&o.revokeOnExit, "revoke-on-exit", false, "on shutdown, revoke the keys this process minted (needs an API token: the profile's own api_token source, else $CW_API_TOKEN)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "on SIGTERM/SIGINT, how long requests in flight (and --revoke-on-exit) get to finish")
 	f.DurationVar(&o.minLifetime, "min-lifetime", 0, "shortest profile lifetime accepted (tests only)")
 	_ = f.MarkHidden("min-lifetime")

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/cwcreds/cwcreds/internal/config"
 	"github.com/cwcreds/cwcreds/internal/creds"
-	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/exchange"
 )
 
@@ -56,80 +54,66 @@ func liveKeys(keys []mintedKey, now time.Time) []mintedKey {
 	return kept
 }
 
-// revokeToken is the API token that revokes a profile's keys: the profile's own
-// when its source is an API token, else $CW_API_TOKEN. It is read anew each time.
-func (d *daemon) revokeToken(ctx context.Context, p *config.Profile) (string, error) {
-	if s := p.Source; s.Type == config.SourceAPIToken && s.APIToken != nil {
-		t := &exchange.APIToken{EnvVar: s.APIToken.Env, Getenv: d.getenv, File: s.APIToken.File}
-		if k := s.APIToken.Keyring; k != nil {
-			t.EnvVar, t.KeyringService, t.KeyringUser = "", k.Service, k.User
-		}
-		return t.Token(ctx)
-	}
-	if tok := strings.TrimSpace(d.getenv(exchange.DefaultAPITokenEnv)); tok != "" {
-		return tok, nil
-	}
-	return "", fmt.Errorf("$%s is not set: export the API token of a user allowed to revoke the profile's keys", exchange.DefaultAPITokenEnv)
+// revoker revokes this process's keys, with the token exchange.Revoker documents
+// (the profile's own api_token source, else $CW_API_TOKEN), read anew each time.
+func (d *daemon) revoker() *exchange.Revoker {
+	return &exchange.Revoker{Getenv: d.getenv, UserAgent: "cwcreds/" + d.env.Version, Clock: d.clock, Logger: d.log}
 }
 
 // warnIfCannotRevoke says at once when --revoke-on-exit will not work.
 func (d *daemon) warnIfCannotRevoke(ctx context.Context, profiles []*config.Profile) {
+	r := d.revoker()
 	for _, p := range profiles {
-		if _, err := d.revokeToken(ctx, p); err != nil {
+		if _, err := r.Token(ctx, p); err != nil {
 			d.log.Warn("--revoke-on-exit cannot work for this profile: no API token to revoke its keys with",
 				zap.String("profile", p.Name), zap.Error(err))
 		}
 	}
 }
 
-// revokeMinted revokes the live keys this process minted, within ctx. Keys that
-// are already gone count as revoked.
+// revokeMinted revokes the live keys this process minted, within ctx, each
+// through the profile it was minted for. Keys that are already gone count as
+// revoked.
 func (d *daemon) revokeMinted(ctx context.Context) error {
 	keys := d.minted.live()
 	if len(keys) == 0 {
 		d.log.Info("revoke-on-exit: no live keys to revoke")
 		return nil
 	}
-	failed := 0
-	clients := map[*config.Profile]*cwobject.Client{}
+	var profiles []*config.Profile
+	ids := map[*config.Profile][]string{}
 	for _, k := range keys {
-		log := d.log.With(zap.String("profile", k.prof.Name), zap.String("access_key_id", k.id))
-		client, ok := clients[k.prof]
-		if !ok {
-			var err error
-			if client, err = d.revokeClient(ctx, k.prof); err != nil {
-				log.Warn("could not revoke the access key", zap.Error(err))
-				failed++
-				continue
-			}
-			clients[k.prof] = client
+		if _, ok := ids[k.prof]; !ok {
+			profiles = append(profiles, k.prof)
 		}
-		switch err := client.RevokeAccessKeyByAccessKey(ctx, k.id); {
-		case err == nil:
-			log.Info("revoked the access key")
-		case cwobject.CodeOf(err) == cwobject.CodeNotFound:
-			log.Info("the access key was already gone")
-		default:
-			log.Warn("could not revoke the access key", zap.Error(err))
-			failed++
+		ids[k.prof] = append(ids[k.prof], k.id)
+	}
+	r := d.revoker()
+	failed := 0
+	for _, p := range profiles {
+		results, err := r.Revoke(ctx, p, ids[p])
+		if err != nil {
+			for _, id := range ids[p] {
+				d.log.Warn("could not revoke the access key", zap.String("profile", p.Name), zap.String("access_key_id", id), zap.Error(err))
+			}
+			failed += len(ids[p])
+			continue
+		}
+		for _, k := range results {
+			log := d.log.With(zap.String("profile", p.Name), zap.String("access_key_id", k.ID))
+			switch {
+			case k.Err != nil:
+				log.Warn("could not revoke the access key", zap.Error(k.Err))
+				failed++
+			case k.Gone:
+				log.Info("the access key was already gone")
+			default:
+				log.Info("revoked the access key")
+			}
 		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("revoke-on-exit: %d of %d keys could not be revoked (see the log); they stay valid until they expire", failed, len(keys))
 	}
 	return nil
-}
-
-// revokeClient is an API client for p's endpoint holding the token that revokes.
-func (d *daemon) revokeClient(ctx context.Context, p *config.Profile) (*cwobject.Client, error) {
-	token, err := d.revokeToken(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	hc, err := exchange.NewHTTPClient(exchange.HTTPOptions{CABundle: p.CABundle, Getenv: d.getenv})
-	if err != nil {
-		return nil, err
-	}
-	return cwobject.New(cwobject.Config{BaseURL: p.APIEndpoint, HTTPClient: hc, UserAgent: "cwcreds/" + d.env.Version,
-		Token: token, Clock: d.clock, Logger: d.log})
 }

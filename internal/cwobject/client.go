@@ -20,6 +20,8 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
+
+	"github.com/cwcreds/cwcreds/internal/redact"
 )
 
 // DefaultRequestTimeout bounds one HTTP attempt when Config.RequestTimeout is 0.
@@ -252,7 +254,7 @@ func (c *Client) attempt(parent context.Context, op Operation, target, auth stri
 	}
 	req, err := http.NewRequestWithContext(ctx, op.Method, target, body)
 	if err != nil {
-		return &ValidationError{Op: op.Name, Field: "request", Reason: "cannot be built: " + cleanText(err.Error(), secrets, 200)}
+		return &ValidationError{Op: op.Name, Field: "request", Reason: "cannot be built: " + redact.Text(err.Error(), secrets, 200)}
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
@@ -294,7 +296,7 @@ func (c *Client) transportError(op Operation, parent, attemptCtx context.Context
 		te.Timeout = true
 	}
 	te.Dial = isDialError(err)
-	te.detail = cleanText(err.Error(), secrets, maxMessageBytes)
+	te.detail = redact.Text(err.Error(), secrets, maxMessageBytes)
 	if te.Timeout {
 		te.detail = "per-attempt timeout " + c.requestTimeout.String() + ": " + te.detail
 	}

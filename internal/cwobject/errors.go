@@ -18,6 +18,9 @@ import (
 // Use errors.As to pick one out, or the classifiers IsRetryable, IsUnrecoverable
 // and CodeOf.
 
+// maxMessageBytes caps a server message kept in a StatusError.
+const maxMessageBytes = 512
+
 // StatusError is an error answer: a google.rpc.Status body, or a body-less / non-JSON
 // answer mapped to a code with CodeForHTTPStatus.
 type StatusError struct {
@@ -25,7 +28,8 @@ type StatusError struct {
 	Code       Code
 	HTTPStatus int
 	// Message is the server's message, one line, at most maxMessageBytes, with any
-	// credential this client sent replaced by "[redacted]".
+	// credential this client sent, and anything shaped like one, replaced by
+	// "[redacted]" (see redact.Text).
 	Message string
 	// RetryAfter is the server's Retry-After, zero when absent.
 	RetryAfter time.Duration

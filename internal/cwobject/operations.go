@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"go.uber.org/zap"
+
+	"github.com/cwcreds/cwcreds/internal/redact"
 )
 
 // One method per CWObject operation. Each validates its input, then goes through
@@ -219,8 +221,8 @@ func (c *Client) warnUnknownStatus(op Operation, infos ...AccessKeyInfo) {
 	for _, i := range infos {
 		if _, known := ParseAccessKeyStatus(string(i.Status)); !known {
 			c.logger.Warn("cwobject: unknown access key status from server",
-				zap.String("op", op.Name), zap.String("accessKeyId", cleanText(i.AccessKeyID, nil, 64)),
-				zap.String("status", cleanText(string(i.Status), nil, 64)))
+				zap.String("op", op.Name), zap.String("accessKeyId", redact.Text(i.AccessKeyID, nil, 64)),
+				zap.String("status", redact.Text(string(i.Status), nil, 64)))
 		}
 	}
 }
@@ -229,13 +231,13 @@ func (c *Client) warnUnknownPolicyTerms(ps []Policy) {
 	for _, p := range ps {
 		if p.Version != PolicyVersion {
 			c.logger.Warn("cwobject: unknown policy version from server",
-				zap.String("policy", cleanText(p.Name, nil, 128)), zap.String("version", cleanText(p.Version, nil, 64)))
+				zap.String("policy", redact.Text(p.Name, nil, 128)), zap.String("version", redact.Text(p.Version, nil, 64)))
 		}
 		for _, s := range p.Statements {
 			if s.Effect != EffectAllow && s.Effect != EffectDeny {
 				c.logger.Warn("cwobject: unknown policy effect from server",
-					zap.String("policy", cleanText(p.Name, nil, 128)), zap.String("statement", cleanText(s.Name, nil, 128)),
-					zap.String("effect", cleanText(s.Effect, nil, 64)))
+					zap.String("policy", redact.Text(p.Name, nil, 128)), zap.String("statement", redact.Text(s.Name, nil, 128)),
+					zap.String("effect", redact.Text(s.Effect, nil, 64)))
 			}
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cwcreds/cwcreds/internal/redact"
 )
 
 // errBodyTooLarge marks a body cut at MaxResponseBytes; it is never returned as is.
@@ -38,7 +40,7 @@ func mediaType(header string) string {
 	if err != nil {
 		mt, _, _ = strings.Cut(header, ";")
 	}
-	return cleanText(strings.ToLower(strings.TrimSpace(mt)), nil, 64)
+	return redact.Text(strings.ToLower(strings.TrimSpace(mt)), nil, 64)
 }
 
 // statusError builds the StatusError for a non-2xx answer. Whatever the body is,
@@ -68,7 +70,7 @@ func statusError(op Operation, status int, contentType, retryAfter string, data 
 			if st.Code > CodeOK && st.Code <= CodeUnauthenticated {
 				e.Code = st.Code
 			}
-			e.Message = cleanText(st.Message, secrets, maxMessageBytes)
+			e.Message = redact.Text(st.Message, secrets, maxMessageBytes)
 		case err == nil || json.Valid(t):
 			e.Message = httpN + " with a JSON body that is not a google.rpc.Status"
 		case t[0] == '{' || t[0] == '[' || strings.Contains(contentType, "json"):

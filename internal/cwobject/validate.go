@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/cwcreds/cwcreds/internal/redact"
 )
 
 // Client-side checks, run before anything is sent so that a mistake gets a clear
@@ -79,7 +81,7 @@ func (v *checker) page(offset, limit int) int {
 
 // quoteValue shows a non-secret value in a reason, bounded and on one line.
 func quoteValue(s string) string {
-	return strconv.Quote(cleanText(s, nil, 64))
+	return strconv.Quote(redact.Text(s, nil, 64))
 }
 
 func checkPathParam(op, field, value string) error {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/cwcreds/cwcreds/internal/config"
 )
 
 // DefaultAPITokenEnv is the environment variable an API token is read from by default.
@@ -31,6 +33,17 @@ type APIToken struct {
 	KeyringService string
 	// Keyring is the keyring, default OSKeyring{}.
 	Keyring Keyring
+}
+
+// NewAPIToken is the source a profile's api_token setting names: its environment
+// variable, file or OS keyring entry. getenv and ring may be nil (os.Getenv,
+// OSKeyring{}). It is the one place an APIToken is built from config.
+func NewAPIToken(s *config.APITokenSource, getenv func(string) string, ring Keyring) *APIToken {
+	t := &APIToken{EnvVar: s.Env, Getenv: getenv, File: s.File, Keyring: ring}
+	if k := s.Keyring; k != nil {
+		t.EnvVar, t.KeyringService, t.KeyringUser = "", k.Service, k.User
+	}
+	return t
 }
 
 type apiTokenPlace int

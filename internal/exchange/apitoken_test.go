@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cwcreds/cwcreds/internal/config"
 	"github.com/cwcreds/cwcreds/internal/creds"
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/emulator"
@@ -100,6 +101,34 @@ func TestOSKeyringWithoutSecretService(t *testing.T) {
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+tempPath(t, "no-bus"))
 	_, err := (&APIToken{KeyringUser: "alice"}).Token(ctx(t))
 	wantErr(t, err, true, "OS keyring cannot be used here", "Secret Service", "environment variable")
+}
+
+func TestNewAPITokenFromConfig(t *testing.T) {
+	tok := "CW-SECRET-abcdefghijklmnopqrstuvwxyz012345"
+	path := tempPath(t, "api-token")
+	writeFile(t, path, tok+"\n")
+	ring := &fakeKeyring{m: map[string]string{"svc/alice": tok}}
+	getenv := envOf(map[string]string{"CW_API_TOKEN": tok, "MY_TOKEN": tok})
+	for _, tc := range []struct {
+		src  config.APITokenSource
+		want string
+	}{
+		{config.APITokenSource{Env: "CW_API_TOKEN"}, "the API token in $CW_API_TOKEN"},
+		{config.APITokenSource{Env: "MY_TOKEN"}, "the API token in $MY_TOKEN"},
+		{config.APITokenSource{}, "the API token in $CW_API_TOKEN"},
+		{config.APITokenSource{File: path}, "the API token in file " + path},
+		// The config leaves Env at its default beside a keyring; the keyring wins.
+		{config.APITokenSource{Env: "CW_API_TOKEN", Keyring: &config.KeyringRef{Service: "svc", User: "alice"}},
+			"the API token in the OS keyring (service svc, user alice)"},
+	} {
+		src := NewAPIToken(&tc.src, getenv, ring)
+		if d := src.Describe(); d != tc.want {
+			t.Errorf("%+v: Describe() = %q, want %q", tc.src, d, tc.want)
+		}
+		if got, err := src.Token(ctx(t)); err != nil || got != tok {
+			t.Errorf("%+v: Token() = %q, %v", tc.src, got, err)
+		}
+	}
 }
 
 func TestAPITokenExchanges(t *testing.T) {

@@ -16,6 +16,8 @@ import (
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
+
+	"github.com/cwcreds/cwcreds/internal/redact"
 )
 
 // OIDCRefresh turns a stored OIDC refresh token into a fresh ID token: a
@@ -141,7 +143,7 @@ func (s *OIDCRefresh) discover(ctx context.Context, rt string) error {
 	p, err := oidc.NewProvider(ctx, s.Issuer)
 	if err != nil {
 		return transientErr("could not discover the OIDC issuer "+s.Issuer,
-			fmt.Errorf("%s; check the issuer URL and the network (proxy, CA bundle)", cleanText(err.Error(), []string{rt, s.ClientSecret}, 300)))
+			fmt.Errorf("%s; check the issuer URL and the network (proxy, CA bundle)", redact.Text(err.Error(), []string{rt, s.ClientSecret}, 300)))
 	}
 	scopes := slices.Clone(s.Scopes)
 	if !slices.Contains(scopes, oidc.ScopeOpenID) {
@@ -163,7 +165,7 @@ func (s *OIDCRefresh) refreshErr(err error, rt string) error {
 	op := "could not refresh the OIDC login at " + s.Issuer
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
-		return transientErr(op, errors.New(cleanText(err.Error(), []string{rt, s.ClientSecret}, 300)))
+		return transientErr(op, errors.New(redact.Text(err.Error(), []string{rt, s.ClientSecret}, 300)))
 	}
 	status := 0
 	if re.Response != nil {
@@ -171,10 +173,10 @@ func (s *OIDCRefresh) refreshErr(err error, rt string) error {
 	}
 	what := fmt.Sprintf("HTTP %d", status)
 	if re.ErrorCode != "" {
-		what += " " + cleanText(re.ErrorCode, nil, 64)
+		what += " " + redact.Text(re.ErrorCode, nil, 64)
 	}
 	if re.ErrorDescription != "" {
-		what += ": " + cleanText(re.ErrorDescription, []string{rt, s.ClientSecret}, 200)
+		what += ": " + redact.Text(re.ErrorDescription, []string{rt, s.ClientSecret}, 200)
 	}
 	switch re.ErrorCode {
 	case "invalid_grant":
@@ -199,7 +201,7 @@ func (s *OIDCRefresh) verifyErr(err error, raw string) error {
 	var ue *url.Error
 	var ne net.Error
 	var expired *oidc.TokenExpiredError
-	msg := cleanText(err.Error(), []string{raw}, 300)
+	msg := redact.Text(err.Error(), []string{raw}, 300)
 	switch {
 	// go-oidc reports a failed JWKS fetch as "fetching keys …", not always wrapped.
 	case errors.As(err, &ue), errors.As(err, &ne), strings.Contains(msg, "fetching keys"):

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -282,8 +283,22 @@ func TestOIDCRefreshErrors(t *testing.T) {
 	wantErr(t, err, false, "could not refresh the OIDC login", "HTTP 503", "[redacted]")
 	noSecrets(t, err, rt, current, p.m.ClientSecret)
 
-	// A wrong client secret: unrecoverable.
 	fresh := func() RefreshTokenStore { return &failingStore{tok: p.login(t, hc, "carol")} }
+	// The IdP quotes credentials of every shape, none of them sent by this
+	// source: each is hidden all the same (one redactor for every package).
+	echoed := []string{"cwo" + strings.Repeat("s3cr3tkey0", 4), "CW-SECRET-echoedapitoken",
+		"eyJhbGciOiJub25lIn0.eyJzdWIiOiJlY2hvIn0.c2ln"}
+	echo := p.source(v, fresh(), hc)
+	if _, err := echo.Token(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	p.m.QueueError(&mockoidc.ServerError{Code: http.StatusServiceUnavailable, Error: mockoidc.InternalServerError,
+		Description: "down: " + strings.Join(echoed, " ")})
+	_, err = echo.Token(ctx(t))
+	wantErr(t, err, false, "could not refresh the OIDC login", "HTTP 503", "[redacted]")
+	noSecrets(t, err, echoed...)
+
+	// A wrong client secret: unrecoverable.
 	bad := p.source(v, fresh(), hc)
 	bad.ClientSecret = "wrong-secret-value"
 	_, err = bad.Token(ctx(t))

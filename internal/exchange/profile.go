@@ -108,11 +108,7 @@ func newSource(p *config.Profile, d Deps, httpClient *http.Client) (TokenSource,
 	case config.SourceTokenFile:
 		return &TokenFile{Path: s.TokenFile.Path, Clock: d.Clock}, nil
 	case config.SourceAPIToken:
-		t := &APIToken{EnvVar: s.APIToken.Env, Getenv: d.Getenv, File: s.APIToken.File, Keyring: d.Keyring}
-		if k := s.APIToken.Keyring; k != nil {
-			t.EnvVar, t.KeyringService, t.KeyringUser = "", k.Service, k.User
-		}
-		return t, nil
+		return NewAPIToken(s.APIToken, d.Getenv, d.Keyring), nil
 	case config.SourceOIDCRefresh:
 		o := s.OIDCRefresh
 		secret := ""

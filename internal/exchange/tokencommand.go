@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/cwcreds/cwcreds/internal/redact"
 )
 
 const (
@@ -230,7 +232,7 @@ func (c *TokenCommand) runError(runCtx, parent context.Context, timeout time.Dur
 	if errors.As(err, &ee) {
 		return transientErr("token command "+name+" failed", errors.New(ee.ProcessState.String()+note))
 	}
-	return transientErr("token command "+name+" failed", errors.New(cleanText(err.Error(), stdoutSecrets(stdout), 200)))
+	return transientErr("token command "+name+" failed", errors.New(redact.Text(err.Error(), stdoutSecrets(stdout), 200)))
 }
 
 // stderrNote says where the command's stderr went.
