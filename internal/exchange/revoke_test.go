@@ -7,8 +7,8 @@ import (
 
 	"github.com/cwcreds/cwcreds/internal/config"
 	"github.com/cwcreds/cwcreds/internal/cwobject"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator"
-	"github.com/cwcreds/cwcreds/internal/cwobject/emulator/s3emu"
+	"github.com/cwcreds/cwcreds/internal/emulator"
+	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
 )
 
 // revokeEnv is an emulator, keys minted on it, and a profile pointing at it.
