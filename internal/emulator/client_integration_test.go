@@ -15,7 +15,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,11 +34,6 @@ import (
 	"github.com/cwcreds/cwcreds/internal/emulator"
 	"github.com/cwcreds/cwcreds/internal/emulator/devissuer"
 	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
-)
-
-var (
-	keyIDShape  = regexp.MustCompile(`^CW[A-Z0-9]{14}$`)
-	secretShape = regexp.MustCompile(`^cwo[a-z0-9]{40}$`)
 )
 
 // Backoff with Config.Rand fixed at 0.5 and the default policy: half of
@@ -367,7 +361,7 @@ func (v *itest) userToken(uid string) string {
 func (v *itest) checkKey(id, secret string) {
 	v.t.Helper()
 	v.secret("secret key", secret)
-	if !keyIDShape.MatchString(id) || !secretShape.MatchString(secret) {
+	if !emulator.KeyIDShapeForTest.MatchString(id) || !emulator.SecretShapeForTest.MatchString(secret) {
 		v.t.Errorf("key shape: id %q, secret of %d characters", id, len(secret)) // not Fatal: may run on a call's goroutine
 	}
 }
