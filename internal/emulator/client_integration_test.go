@@ -1553,6 +1553,18 @@ func createCases() []createCase {
 	}
 }
 
+// faulted prepares cc on a new emulator and injects fault on cc's op for the
+// call that follows; the calls of the preparation are not counted.
+func (cc createCase) faulted(t *testing.T, fault emulator.Fault) (v *itest, ctx context.Context, call func() error) {
+	t.Helper()
+	v = newITest(t)
+	ctx = v.ctx()
+	call = cc.prepare(v, ctx)
+	v.resetCounts()
+	v.e.InjectFault(cc.op.Name, fault)
+	return v, ctx, call
+}
+
 // TestCreateRetriedOnlyWhenTheServerCannotHaveActed: a create may have minted a
 // key when it failed with 500 or a reset connection, so it is not repeated; 503
 // means the server refused before any work, so it is.
@@ -1563,11 +1575,7 @@ func TestCreateRetriedOnlyWhenTheServerCannotHaveActed(t *testing.T) {
 			t.Parallel()
 			t.Run("500 is not retried", func(t *testing.T) {
 				t.Parallel()
-				v := newITest(t)
-				ctx := v.ctx()
-				call := cc.prepare(v, ctx)
-				v.resetCounts()
-				v.e.InjectFault(cc.op.Name, emulator.Fault{HTTPStatus: http.StatusInternalServerError})
+				v, _, call := cc.faulted(t, emulator.Fault{HTTPStatus: http.StatusInternalServerError})
 				err := v.once(call)
 				expectStatusError(t, err, cc.op.Name, cwobject.CodeInternal, "injected fault")
 				if !cwobject.IsRetryable(err) || cwobject.IsUnrecoverable(err) {
@@ -1581,11 +1589,7 @@ func TestCreateRetriedOnlyWhenTheServerCannotHaveActed(t *testing.T) {
 				// The call must be the env's first: on a reused keep-alive
 				// connection net/http itself replays a GET (ApiToken,
 				// ContainerCreds) that dies before its answer, below the client.
-				v := newITest(t)
-				ctx := v.ctx()
-				call := cc.prepare(v, ctx)
-				v.resetCounts()
-				v.e.InjectFault(cc.op.Name, emulator.Fault{Reset: true})
+				v, _, call := cc.faulted(t, emulator.Fault{Reset: true})
 				err := v.once(call)
 				var te *cwobject.TransportError
 				if !errors.As(err, &te) || te.Op != cc.op.Name || te.Dial || te.Timeout {
@@ -1599,11 +1603,7 @@ func TestCreateRetriedOnlyWhenTheServerCannotHaveActed(t *testing.T) {
 			})
 			t.Run("503 is retried", func(t *testing.T) {
 				t.Parallel()
-				v := newITest(t)
-				ctx := v.ctx()
-				call := cc.prepare(v, ctx)
-				v.resetCounts()
-				v.e.InjectFault(cc.op.Name, emulator.Fault{HTTPStatus: http.StatusServiceUnavailable})
+				v, ctx, call := cc.faulted(t, emulator.Fault{HTTPStatus: http.StatusServiceUnavailable})
 				done := start(call)
 				v.advanceRetry(ctx)
 				if err := v.await(done); err != nil {
@@ -1646,11 +1646,7 @@ func TestMalformedBody(t *testing.T) {
 		for _, cc := range createCases() {
 			t.Run(cc.op.Name, func(t *testing.T) {
 				t.Parallel()
-				v := newITest(t)
-				ctx := v.ctx()
-				call := cc.prepare(v, ctx)
-				v.resetCounts()
-				v.e.InjectFault(cc.op.Name, emulator.Fault{Malformed: true})
+				v, ctx, call := cc.faulted(t, emulator.Fault{Malformed: true})
 				err := v.once(call)
 				var me *cwobject.MalformedResponseError
 				if !errors.As(err, &me) || me.Op != cc.op.Name || me.HTTPStatus != http.StatusOK || me.ContentType != "application/json" {
