@@ -25,3 +25,11 @@ func SAMLIdPForTest(t *testing.T, e *Emulator, clock clockwork.Clock) (configID 
 		return idp.response(md.EntityID, role, principalName)
 	}
 }
+
+// KeyIDShapeForTest and SecretShapeForTest are the shapes of the access key ids
+// and secrets the emulator mints (keyIDRe and secretRe in helpers_test.go),
+// exported for the external client integration tests.
+var (
+	KeyIDShapeForTest  = keyIDRe
+	SecretShapeForTest = secretRe
+)

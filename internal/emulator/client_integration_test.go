@@ -15,7 +15,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,11 +34,6 @@ import (
 	"github.com/cwcreds/cwcreds/internal/emulator"
 	"github.com/cwcreds/cwcreds/internal/emulator/devissuer"
 	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
-)
-
-var (
-	keyIDShape  = regexp.MustCompile(`^CW[A-Z0-9]{14}$`)
-	secretShape = regexp.MustCompile(`^cwo[a-z0-9]{40}$`)
 )
 
 // Backoff with Config.Rand fixed at 0.5 and the default policy: half of
@@ -367,9 +361,26 @@ func (v *itest) userToken(uid string) string {
 func (v *itest) checkKey(id, secret string) {
 	v.t.Helper()
 	v.secret("secret key", secret)
-	if !keyIDShape.MatchString(id) || !secretShape.MatchString(secret) {
+	if !emulator.KeyIDShapeForTest.MatchString(id) || !emulator.SecretShapeForTest.MatchString(secret) {
 		v.t.Errorf("key shape: id %q, secret of %d characters", id, len(secret)) // not Fatal: may run on a call's goroutine
 	}
+}
+
+// expectRecoversAfterTwo makes op fail twice with fault and checks that call
+// succeeds on the third try, after the client's first two backoffs.
+func (v *itest) expectRecoversAfterTwo(op cwobject.Operation, fault emulator.Fault, what string, call func(v *itest, ctx context.Context) error) {
+	v.t.Helper()
+	ctx := v.ctx()
+	fault.Count = 2
+	v.e.InjectFault(op.Name, fault)
+	done := start(func() error { return call(v, ctx) })
+	v.advanceRetry(ctx)
+	v.advanceRetry(ctx)
+	if err := v.await(done); err != nil {
+		v.t.Fatalf("after %s: %v", what, err)
+	}
+	v.expectCalls(map[string]int{op.Name: 3})
+	v.expectWaits(firstBackoff, secondBackoff)
 }
 
 func (v *itest) mintJWT(ctx context.Context, seconds int64) *cwobject.AccessKey {
@@ -883,20 +894,48 @@ func TestRevokeAccessKeysByPrincipal(t *testing.T) {
 	v.ok(v.c.RevokeAccessKeysByPrincipal(ctx, "role/nobody"))
 }
 
+// exchangeLifetimes are the durations the identity-exchange tests ask for, and
+// how long the key must then last.
+var exchangeLifetimes = []struct {
+	name    string
+	seconds int64
+	want    time.Duration
+}{
+	{"one hour", 3600, time.Hour},
+	{"two hours", 7200, 2 * time.Hour},
+	{"server default", 0, cwobject.DefaultExchangeLifetime},
+	{"twelve hours", cwobject.MaxDurationSeconds, 12 * time.Hour},
+}
+
+// checkExchangedKey checks a key from an identity exchange on op: well shaped,
+// for principal, expiring at wantExpiry, carrying attrs, asked for without an
+// Authorization header, and accepted by S3.
+func (v *itest) checkExchangedKey(k *cwobject.AccessKey, op cwobject.Operation, principal string, wantExpiry time.Time, attrs map[string]string) {
+	v.t.Helper()
+	v.checkKey(k.AccessKeyID, k.SecretKey)
+	if k.PrincipalName != principal || !k.Expiry.Equal(wantExpiry) {
+		v.t.Fatalf("principal %q expiry %v, want %q %v", k.PrincipalName, k.Expiry, principal, wantExpiry)
+	}
+	for name, want := range attrs {
+		if k.Attributes[name] != want {
+			v.t.Fatalf("attributes %v, want %s=%q", k.Attributes, name, want)
+		}
+	}
+	if r := v.lastRequest(op.Path); r.authorization != "" {
+		v.t.Fatalf("%s sent an Authorization header", op.Path)
+	}
+	if !v.s3Accepts(k.AccessKeyID, k.SecretKey) {
+		v.t.Fatalf("S3 refuses the key from %s", op.Path)
+	}
+}
+
 func TestCreateAccessKeyFromSAML(t *testing.T) {
 	t.Parallel()
 	v := newITest(t)
 	ctx := v.ctx()
 	configID, samlResponse := emulator.SAMLIdPForTest(t, v.e, v.fake)
-	for _, tc := range []struct {
-		name       string
-		seconds    int64
-		wantExpiry time.Time
-	}{
-		{"two hours", 7200, v.fake.Now().Add(2 * time.Hour)},
-		{"server default", 0, v.fake.Now().Add(cwobject.DefaultExchangeLifetime)},
-		{"twelve hours", cwobject.MaxDurationSeconds, v.fake.Now().Add(12 * time.Hour)},
-	} {
+	now := v.fake.Now()
+	for _, tc := range exchangeLifetimes {
 		t.Run(tc.name, func(t *testing.T) {
 			v := v.in(t)
 			resp := samlResponse("ml-engineers", "alice@example.test")
@@ -906,19 +945,8 @@ func TestCreateAccessKeyFromSAML(t *testing.T) {
 				Attributes: map[string]string{"purpose": "it"},
 			})
 			v.ok(err)
-			v.checkKey(k.AccessKeyID, k.SecretKey)
-			if k.PrincipalName != cwobject.PrincipalPrefixSAML+"ml-engineers" || !k.Expiry.Equal(tc.wantExpiry) {
-				t.Fatalf("principal %q expiry %v, want saml/ml-engineers %v", k.PrincipalName, k.Expiry, tc.wantExpiry)
-			}
-			if k.Attributes["purpose"] != "it" || k.Attributes[cwobject.SAMLPrincipalNameAttribute] != "alice@example.test" {
-				t.Fatalf("attributes %v", k.Attributes)
-			}
-			if r := v.lastRequest(cwobject.OpCreateAccessKeyFromSAML.Path); r.authorization != "" {
-				t.Fatal("the SAML exchange sent an Authorization header")
-			}
-			if !v.s3Accepts(k.AccessKeyID, k.SecretKey) {
-				t.Fatal("S3 refuses the SAML key")
-			}
+			v.checkExchangedKey(k, cwobject.OpCreateAccessKeyFromSAML, cwobject.PrincipalPrefixSAML+"ml-engineers", now.Add(tc.want),
+				map[string]string{"purpose": "it", cwobject.SAMLPrincipalNameAttribute: "alice@example.test"})
 		})
 	}
 }
@@ -927,15 +955,8 @@ func TestCreateAccessKeyFromOIDC(t *testing.T) {
 	t.Parallel()
 	v := newITest(t)
 	ctx := v.ctx()
-	for _, tc := range []struct {
-		name       string
-		seconds    int64
-		wantExpiry time.Time
-	}{
-		{"one hour", 3600, v.fake.Now().Add(time.Hour)},
-		{"server default", 0, v.fake.Now().Add(cwobject.DefaultExchangeLifetime)},
-		{"twelve hours", cwobject.MaxDurationSeconds, v.fake.Now().Add(12 * time.Hour)},
-	} {
+	now := v.fake.Now()
+	for _, tc := range exchangeLifetimes {
 		t.Run(tc.name, func(t *testing.T) {
 			v := v.in(t)
 			tok := v.devToken(devissuer.MintOptions{Subject: "system:serviceaccount:ml:trainer"})
@@ -943,20 +964,29 @@ func TestCreateAccessKeyFromOIDC(t *testing.T) {
 				DurationSeconds: tc.seconds, OrgID: v.e.OrgID(), OIDCToken: tok, Attributes: map[string]string{"job": "42"},
 			})
 			v.ok(err)
-			v.checkKey(k.AccessKeyID, k.SecretKey)
-			if want := v.oidcPrincipal("system:serviceaccount:ml:trainer"); k.PrincipalName != want || !k.Expiry.Equal(tc.wantExpiry) {
-				t.Fatalf("principal %q expiry %v, want %q %v", k.PrincipalName, k.Expiry, want, tc.wantExpiry)
-			}
-			if k.Attributes["job"] != "42" {
-				t.Fatalf("attributes %v", k.Attributes)
-			}
-			if r := v.lastRequest(cwobject.OpCreateAccessKeyFromOIDC.Path); r.authorization != "" {
-				t.Fatal("the OIDC exchange sent an Authorization header")
-			}
-			if !v.s3Accepts(k.AccessKeyID, k.SecretKey) {
-				t.Fatal("S3 refuses the OIDC key")
-			}
+			v.checkExchangedKey(k, cwobject.OpCreateAccessKeyFromOIDC, v.oidcPrincipal("system:serviceaccount:ml:trainer"), now.Add(tc.want),
+				map[string]string{"job": "42"})
 		})
+	}
+}
+
+// checkContainerCreds checks temporary credentials as the container-credentials
+// operations give them: a well-shaped key for principal that S3 accepts, lasting
+// ContainerCredsLifetime, with no session token. It asks the emulator about the
+// key, so check the request that minted it first.
+func (v *itest) checkContainerCreds(ctx context.Context, creds *cwobject.ContainerCredentials, principal string) {
+	v.t.Helper()
+	v.checkKey(creds.AccessKeyID, creds.SecretAccessKey)
+	if want := v.fake.Now().Add(cwobject.ContainerCredsLifetime); !creds.Expiration.Equal(want) || creds.Token != "" {
+		v.t.Fatalf("expiration %v token set %v, want %v and no token", creds.Expiration, creds.Token != "", want)
+	}
+	info, err := v.c.GetAccessKeyInfo(ctx, creds.AccessKeyID)
+	v.ok(err)
+	if info.PrincipalName != principal {
+		v.t.Fatalf("principal %q, want %q", info.PrincipalName, principal)
+	}
+	if !v.s3Accepts(creds.AccessKeyID, creds.SecretAccessKey) {
+		v.t.Fatal("S3 refuses the key")
 	}
 }
 
@@ -967,10 +997,6 @@ func TestCreateAccessKeyFromContainerCreds(t *testing.T) {
 	tok := v.devToken(devissuer.MintOptions{Subject: "pod-7"})
 	creds, err := v.c.CreateAccessKeyFromContainerCreds(ctx, v.e.OrgID(), tok)
 	v.ok(err)
-	v.checkKey(creds.AccessKeyID, creds.SecretAccessKey)
-	if want := v.fake.Now().Add(cwobject.ContainerCredsLifetime); !creds.Expiration.Equal(want) || creds.Token != "" {
-		t.Fatalf("expiration %v token set %v, want %v and no token", creds.Expiration, creds.Token != "", want)
-	}
 	r := v.lastRequest("/v1/cwobject/temporary-credentials/oidc/")
 	if r.method != http.MethodGet || r.path != "/v1/cwobject/temporary-credentials/oidc/"+v.e.OrgID() {
 		t.Fatalf("sent %s %s", r.method, r.path)
@@ -978,14 +1004,7 @@ func TestCreateAccessKeyFromContainerCreds(t *testing.T) {
 	if r.authorization != tok {
 		t.Fatal("Authorization is not the raw JWT without a scheme")
 	}
-	info, err := v.c.GetAccessKeyInfo(ctx, creds.AccessKeyID)
-	v.ok(err)
-	if info.PrincipalName != v.oidcPrincipal("pod-7") {
-		t.Fatalf("principal %q", info.PrincipalName)
-	}
-	if !v.s3Accepts(creds.AccessKeyID, creds.SecretAccessKey) {
-		t.Fatal("S3 refuses the container credentials")
-	}
+	v.checkContainerCreds(ctx, creds, v.oidcPrincipal("pod-7"))
 }
 
 func TestCreateAccessKeyFromApiToken(t *testing.T) {
@@ -994,21 +1013,10 @@ func TestCreateAccessKeyFromApiToken(t *testing.T) {
 	ctx := v.ctx()
 	creds, err := v.c.CreateAccessKeyFromApiToken(ctx)
 	v.ok(err)
-	v.checkKey(creds.AccessKeyID, creds.SecretAccessKey)
-	if want := v.fake.Now().Add(cwobject.ContainerCredsLifetime); !creds.Expiration.Equal(want) || creds.Token != "" {
-		t.Fatalf("expiration %v token set %v, want %v and no token", creds.Expiration, creds.Token != "", want)
-	}
 	if r := v.lastRequest(cwobject.OpCreateAccessKeyFromApiToken.Path); r.authorization != "Bearer "+v.admin {
 		t.Fatal("the API token was not sent as a bearer token")
 	}
-	info, err := v.c.GetAccessKeyInfo(ctx, creds.AccessKeyID)
-	v.ok(err)
-	if info.PrincipalName != v.e.AdminPrincipal() {
-		t.Fatalf("principal %q", info.PrincipalName)
-	}
-	if !v.s3Accepts(creds.AccessKeyID, creds.SecretAccessKey) {
-		t.Fatal("S3 refuses the key")
-	}
+	v.checkContainerCreds(ctx, creds, v.e.AdminPrincipal())
 }
 
 // ---------------------------------------------------------------------------
@@ -1391,17 +1399,7 @@ func TestRetryUnavailableTwiceThenSucceeds(t *testing.T) {
 	} {
 		t.Run(tc.op.Name+" "+tc.op.Method, func(t *testing.T) {
 			t.Parallel()
-			v := newITest(t)
-			ctx := v.ctx()
-			v.e.InjectFault(tc.op.Name, emulator.Fault{Count: 2, HTTPStatus: http.StatusServiceUnavailable})
-			done := start(func() error { return tc.call(v, ctx) })
-			v.advanceRetry(ctx)
-			v.advanceRetry(ctx)
-			if err := v.await(done); err != nil {
-				t.Fatalf("after two 503s: %v", err)
-			}
-			v.expectCalls(map[string]int{tc.op.Name: 3})
-			v.expectWaits(firstBackoff, secondBackoff)
+			newITest(t).expectRecoversAfterTwo(tc.op, emulator.Fault{HTTPStatus: http.StatusServiceUnavailable}, "two 503s", tc.call)
 		})
 	}
 }
@@ -1555,6 +1553,18 @@ func createCases() []createCase {
 	}
 }
 
+// faulted prepares cc on a new emulator and injects fault on cc's op for the
+// call that follows; the calls of the preparation are not counted.
+func (cc createCase) faulted(t *testing.T, fault emulator.Fault) (v *itest, ctx context.Context, call func() error) {
+	t.Helper()
+	v = newITest(t)
+	ctx = v.ctx()
+	call = cc.prepare(v, ctx)
+	v.resetCounts()
+	v.e.InjectFault(cc.op.Name, fault)
+	return v, ctx, call
+}
+
 // TestCreateRetriedOnlyWhenTheServerCannotHaveActed: a create may have minted a
 // key when it failed with 500 or a reset connection, so it is not repeated; 503
 // means the server refused before any work, so it is.
@@ -1565,11 +1575,7 @@ func TestCreateRetriedOnlyWhenTheServerCannotHaveActed(t *testing.T) {
 			t.Parallel()
 			t.Run("500 is not retried", func(t *testing.T) {
 				t.Parallel()
-				v := newITest(t)
-				ctx := v.ctx()
-				call := cc.prepare(v, ctx)
-				v.resetCounts()
-				v.e.InjectFault(cc.op.Name, emulator.Fault{HTTPStatus: http.StatusInternalServerError})
+				v, _, call := cc.faulted(t, emulator.Fault{HTTPStatus: http.StatusInternalServerError})
 				err := v.once(call)
 				expectStatusError(t, err, cc.op.Name, cwobject.CodeInternal, "injected fault")
 				if !cwobject.IsRetryable(err) || cwobject.IsUnrecoverable(err) {
@@ -1583,11 +1589,7 @@ func TestCreateRetriedOnlyWhenTheServerCannotHaveActed(t *testing.T) {
 				// The call must be the env's first: on a reused keep-alive
 				// connection net/http itself replays a GET (ApiToken,
 				// ContainerCreds) that dies before its answer, below the client.
-				v := newITest(t)
-				ctx := v.ctx()
-				call := cc.prepare(v, ctx)
-				v.resetCounts()
-				v.e.InjectFault(cc.op.Name, emulator.Fault{Reset: true})
+				v, _, call := cc.faulted(t, emulator.Fault{Reset: true})
 				err := v.once(call)
 				var te *cwobject.TransportError
 				if !errors.As(err, &te) || te.Op != cc.op.Name || te.Dial || te.Timeout {
@@ -1601,11 +1603,7 @@ func TestCreateRetriedOnlyWhenTheServerCannotHaveActed(t *testing.T) {
 			})
 			t.Run("503 is retried", func(t *testing.T) {
 				t.Parallel()
-				v := newITest(t)
-				ctx := v.ctx()
-				call := cc.prepare(v, ctx)
-				v.resetCounts()
-				v.e.InjectFault(cc.op.Name, emulator.Fault{HTTPStatus: http.StatusServiceUnavailable})
+				v, ctx, call := cc.faulted(t, emulator.Fault{HTTPStatus: http.StatusServiceUnavailable})
 				done := start(call)
 				v.advanceRetry(ctx)
 				if err := v.await(done); err != nil {
@@ -1635,18 +1633,8 @@ func TestConnectionResetRetriedOnIdempotentOp(t *testing.T) {
 	} {
 		t.Run(tc.op.Name, func(t *testing.T) {
 			t.Parallel()
-			v := newITest(t)
-			ctx := v.ctx()
-			v.e.InjectFault(tc.op.Name, emulator.Fault{Count: 2, Reset: true})
-			done := start(func() error { return tc.call(v, ctx) })
-			v.advanceRetry(ctx)
-			v.advanceRetry(ctx)
-			if err := v.await(done); err != nil {
-				t.Fatalf("after two resets: %v", err)
-			}
-			// The client's own loop retried (two waits): no transport-level replays.
-			v.expectCalls(map[string]int{tc.op.Name: 3})
-			v.expectWaits(firstBackoff, secondBackoff)
+			// The client's own loop retries (two waits): no transport-level replays.
+			newITest(t).expectRecoversAfterTwo(tc.op, emulator.Fault{Reset: true}, "two resets", tc.call)
 		})
 	}
 }
@@ -1658,11 +1646,7 @@ func TestMalformedBody(t *testing.T) {
 		for _, cc := range createCases() {
 			t.Run(cc.op.Name, func(t *testing.T) {
 				t.Parallel()
-				v := newITest(t)
-				ctx := v.ctx()
-				call := cc.prepare(v, ctx)
-				v.resetCounts()
-				v.e.InjectFault(cc.op.Name, emulator.Fault{Malformed: true})
+				v, ctx, call := cc.faulted(t, emulator.Fault{Malformed: true})
 				err := v.once(call)
 				var me *cwobject.MalformedResponseError
 				if !errors.As(err, &me) || me.Op != cc.op.Name || me.HTTPStatus != http.StatusOK || me.ContentType != "application/json" {

@@ -68,26 +68,29 @@ func (o jsonObject) field(name string) (json.RawMessage, bool, *apiError) {
 	return v, true, nil
 }
 
-func (o jsonObject) str(name string) (string, *apiError) {
+// typed decodes field name as a T; must says what it must be, for the error. ok
+// is false when the field is absent or null, or on an error.
+func typed[T any](o jsonObject, name, must string) (x T, ok bool, aerr *apiError) {
 	v, ok, aerr := o.field(name)
 	if aerr != nil || !ok {
-		return "", aerr
+		return x, false, aerr
 	}
-	var s string
-	if json.Unmarshal(v, &s) != nil {
-		return "", invalidArgument("field %q must be a string", name)
+	if json.Unmarshal(v, &x) != nil {
+		var zero T
+		return zero, false, invalidArgument("field %q must be %s", name, must)
 	}
-	return s, nil
+	return x, true, nil
+}
+
+func (o jsonObject) str(name string) (string, *apiError) {
+	s, _, aerr := typed[string](o, name, "a string")
+	return s, aerr
 }
 
 func (o jsonObject) boolPtr(name string) (*bool, *apiError) {
-	v, ok, aerr := o.field(name)
-	if aerr != nil || !ok {
+	b, ok, aerr := typed[bool](o, name, "true or false")
+	if !ok {
 		return nil, aerr
-	}
-	var b bool
-	if json.Unmarshal(v, &b) != nil {
-		return nil, invalidArgument("field %q must be true or false", name)
 	}
 	return &b, nil
 }
@@ -152,56 +155,31 @@ func (o jsonObject) uint64Ptr(name string) (*uint64, *apiError) {
 }
 
 func (o jsonObject) strings(name string) ([]string, *apiError) {
-	v, ok, aerr := o.field(name)
-	if aerr != nil || !ok {
-		return nil, aerr
-	}
-	var ss []string
-	if json.Unmarshal(v, &ss) != nil {
-		return nil, invalidArgument("field %q must be a list of strings", name)
-	}
-	return ss, nil
+	ss, _, aerr := typed[[]string](o, name, "a list of strings")
+	return ss, aerr
 }
 
 func (o jsonObject) stringMap(name string) (map[string]string, *apiError) {
-	v, ok, aerr := o.field(name)
-	if aerr != nil || !ok {
-		return nil, aerr
-	}
-	var m map[string]string
-	if json.Unmarshal(v, &m) != nil {
-		return nil, invalidArgument("field %q must be an object of strings", name)
-	}
-	return m, nil
+	m, _, aerr := typed[map[string]string](o, name, "an object of strings")
+	return m, aerr
 }
 
 func (o jsonObject) object(name string) (jsonObject, bool, *apiError) {
-	v, ok, aerr := o.field(name)
-	if aerr != nil || !ok {
-		return nil, false, aerr
-	}
-	var sub jsonObject
-	if json.Unmarshal(v, &sub) != nil || sub == nil {
+	sub, ok, aerr := typed[jsonObject](o, name, "an object")
+	if ok && sub == nil {
 		return nil, false, invalidArgument("field %q must be an object", name)
 	}
-	return sub, true, nil
+	return sub, ok, aerr
 }
 
 func (o jsonObject) objects(name string) ([]jsonObject, *apiError) {
-	v, ok, aerr := o.field(name)
-	if aerr != nil || !ok {
-		return nil, aerr
-	}
-	var list []jsonObject
-	if json.Unmarshal(v, &list) != nil {
-		return nil, invalidArgument("field %q must be a list of objects", name)
-	}
+	list, _, aerr := typed[[]jsonObject](o, name, "a list of objects")
 	for _, item := range list {
 		if item == nil {
 			return nil, invalidArgument("field %q must be a list of objects", name)
 		}
 	}
-	return list, nil
+	return list, aerr
 }
 
 // parseKeyStatus accepts the symbolic names, their short forms and the enum numbers.
@@ -237,213 +215,175 @@ func (o jsonObject) keyStatus(name string) (cwobject.AccessKeyStatus, *apiError)
 	return st, nil
 }
 
+// reader reads the fields of one request object in turn into their places. After
+// the first error it reads no more; that error is kept in *errp, which the readers
+// of the nested objects share.
+type reader struct {
+	o    jsonObject
+	errp **apiError
+}
+
+// bodyReader reads body as the request object.
+func bodyReader(body []byte) reader {
+	o, aerr := parseObject(body, "request body")
+	return reader{o: o, errp: &aerr}
+}
+
+// err is the first error met, nil when there was none.
+func (r reader) err() *apiError { return *r.errp }
+
+func read[T any](r reader, dst *T, get func(jsonObject, string) (T, *apiError), name string) {
+	if *r.errp == nil {
+		*dst, *r.errp = get(r.o, name)
+	}
+}
+
+func (r reader) str(dst *string, name string)       { read(r, dst, jsonObject.str, name) }
+func (r reader) strings(dst *[]string, name string) { read(r, dst, jsonObject.strings, name) }
+func (r reader) stringMap(dst *map[string]string, name string) {
+	read(r, dst, jsonObject.stringMap, name)
+}
+func (r reader) boolPtr(dst **bool, name string)     { read(r, dst, jsonObject.boolPtr, name) }
+func (r reader) int64(dst *int64, name string)       { read(r, dst, jsonObject.int64, name) }
+func (r reader) int64Ptr(dst **int64, name string)   { read(r, dst, jsonObject.int64Ptr, name) }
+func (r reader) uint64Ptr(dst **uint64, name string) { read(r, dst, jsonObject.uint64Ptr, name) }
+func (r reader) keyStatus(dst *cwobject.AccessKeyStatus, name string) {
+	read(r, dst, jsonObject.keyStatus, name)
+}
+
+// object reads the object field name; ok is false when it is absent or null, or
+// on an error.
+func (r reader) object(name string) (sub reader, ok bool) {
+	sub.errp = r.errp
+	if *r.errp == nil {
+		sub.o, ok, *r.errp = r.o.object(name)
+	}
+	return sub, ok
+}
+
+// objects reads the list of objects field name (none on an error).
+func (r reader) objects(name string) []reader {
+	var list []jsonObject
+	read(r, &list, jsonObject.objects, name)
+	subs := make([]reader, 0, len(list))
+	for _, o := range list {
+		subs = append(subs, reader{o: o, errp: r.errp})
+	}
+	return subs
+}
+
 // Request decoders, one per operation that has a body.
 
+// decodeBody reads body as the request object into a T with fill, and returns
+// the first error fill met.
+func decodeBody[T any](body []byte, fill func(r reader, req *T)) (T, *apiError) {
+	var req T
+	r := bodyReader(body)
+	fill(r, &req)
+	return req, r.err()
+}
+
 func decodeAuthCanI(body []byte) (cwobject.AuthCanIRequest, *apiError) {
-	var req cwobject.AuthCanIRequest
-	o, aerr := parseObject(body, "request body")
-	if aerr != nil {
-		return req, aerr
-	}
-	if req.Actions, aerr = o.strings("actions"); aerr != nil {
-		return req, aerr
-	}
-	if req.Resources, aerr = o.strings("resources"); aerr != nil {
-		return req, aerr
-	}
-	return req, nil
+	return decodeBody(body, func(r reader, req *cwobject.AuthCanIRequest) {
+		r.strings(&req.Actions, "actions")
+		r.strings(&req.Resources, "resources")
+	})
 }
 
 func decodeCreateAccessKeyFromJWT(body []byte) (cwobject.CreateAccessKeyFromJWTRequest, *apiError) {
-	var req cwobject.CreateAccessKeyFromJWTRequest
-	o, aerr := parseObject(body, "request body")
-	if aerr != nil {
-		return req, aerr
-	}
-	if req.DurationSeconds, aerr = o.int64("durationSeconds"); aerr != nil {
-		return req, aerr
-	}
-	req.Attributes, aerr = o.stringMap("attributes")
-	return req, aerr
+	return decodeBody(body, func(r reader, req *cwobject.CreateAccessKeyFromJWTRequest) {
+		r.int64(&req.DurationSeconds, "durationSeconds")
+		r.stringMap(&req.Attributes, "attributes")
+	})
 }
 
 func decodeUpdateAccessKeyStatus(body []byte) (cwobject.UpdateAccessKeyStatusRequest, *apiError) {
-	var req cwobject.UpdateAccessKeyStatusRequest
-	o, aerr := parseObject(body, "request body")
-	if aerr != nil {
-		return req, aerr
-	}
-	if req.PrincipalName, aerr = o.str("principalName"); aerr != nil {
-		return req, aerr
-	}
-	req.Status, aerr = o.keyStatus("status")
-	return req, aerr
+	return decodeBody(body, func(r reader, req *cwobject.UpdateAccessKeyStatusRequest) {
+		r.str(&req.PrincipalName, "principalName")
+		r.keyStatus(&req.Status, "status")
+	})
 }
 
-func decodePolicy(o jsonObject) (cwobject.Policy, *apiError) {
-	var p cwobject.Policy
-	var aerr *apiError
-	if p.Version, aerr = o.str("version"); aerr != nil {
-		return p, aerr
-	}
-	if p.Name, aerr = o.str("name"); aerr != nil {
-		return p, aerr
-	}
-	stmts, aerr := o.objects("statements")
-	if aerr != nil {
-		return p, aerr
-	}
-	for _, so := range stmts {
+func decodePolicy(r reader, p *cwobject.Policy) {
+	r.str(&p.Version, "version")
+	r.str(&p.Name, "name")
+	for _, sr := range r.objects("statements") {
 		var s cwobject.PolicyStatement
-		if s.Name, aerr = so.str("name"); aerr != nil {
-			return p, aerr
-		}
-		if s.Effect, aerr = so.str("effect"); aerr != nil {
-			return p, aerr
-		}
-		if s.Actions, aerr = so.strings("actions"); aerr != nil {
-			return p, aerr
-		}
-		if s.Resources, aerr = so.strings("resources"); aerr != nil {
-			return p, aerr
-		}
-		if s.Principals, aerr = so.strings("principals"); aerr != nil {
-			return p, aerr
+		sr.str(&s.Name, "name")
+		sr.str(&s.Effect, "effect")
+		sr.strings(&s.Actions, "actions")
+		sr.strings(&s.Resources, "resources")
+		sr.strings(&s.Principals, "principals")
+		if r.err() != nil {
+			return
 		}
 		p.Statements = append(p.Statements, s)
 	}
-	return p, nil
 }
 
 func decodeEnsureAccessPolicy(body []byte) (cwobject.EnsureAccessPolicyRequest, *apiError) {
-	var req cwobject.EnsureAccessPolicyRequest
-	o, aerr := parseObject(body, "request body")
-	if aerr != nil {
-		return req, aerr
-	}
-	po, ok, aerr := o.object("policy")
-	if aerr != nil {
-		return req, aerr
-	}
-	if !ok {
-		return req, invalidArgument("field \"policy\" is required")
-	}
-	req.Policy, aerr = decodePolicy(po)
-	return req, aerr
-}
-
-func decodeBucketSettings(o jsonObject) (cwobject.BucketSettings, *apiError) {
-	var s cwobject.BucketSettings
-	var aerr *apiError
-	if s.AuditLoggingEnabled, aerr = o.boolPtr("auditLoggingEnabled"); aerr != nil {
-		return s, aerr
-	}
-	if s.ArchiveEnabled, aerr = o.boolPtr("archiveEnabled"); aerr != nil {
-		return s, aerr
-	}
-	if s.ArchiveAfterLastAccessDays, aerr = o.int64Ptr("archiveAfterLastAccessDays"); aerr != nil {
-		return s, aerr
-	}
-	if s.CapacityCapBytes, aerr = o.uint64Ptr("capacityCapBytes"); aerr != nil {
-		return s, aerr
-	}
-	s.ConfiguredCapacityCapBytes, aerr = o.uint64Ptr("configuredCapacityCapBytes")
-	return s, aerr
+	return decodeBody(body, func(r reader, req *cwobject.EnsureAccessPolicyRequest) {
+		switch pr, ok := r.object("policy"); {
+		case ok:
+			decodePolicy(pr, &req.Policy)
+		case r.err() == nil:
+			*r.errp = invalidArgument("field \"policy\" is required")
+		}
+	})
 }
 
 func decodeSetBucketSettings(body []byte) (cwobject.SetBucketSettingsRequest, *apiError) {
-	var req cwobject.SetBucketSettingsRequest
-	o, aerr := parseObject(body, "request body")
-	if aerr != nil {
-		return req, aerr
-	}
-	if req.BucketName, aerr = o.str("bucketName"); aerr != nil {
-		return req, aerr
-	}
-	so, ok, aerr := o.object("settings")
-	if aerr != nil || !ok {
-		return req, aerr
-	}
-	req.Settings, aerr = decodeBucketSettings(so)
-	return req, aerr
+	return decodeBody(body, func(r reader, req *cwobject.SetBucketSettingsRequest) {
+		r.str(&req.BucketName, "bucketName")
+		if sr, ok := r.object("settings"); ok {
+			s := &req.Settings
+			sr.boolPtr(&s.AuditLoggingEnabled, "auditLoggingEnabled")
+			sr.boolPtr(&s.ArchiveEnabled, "archiveEnabled")
+			sr.int64Ptr(&s.ArchiveAfterLastAccessDays, "archiveAfterLastAccessDays")
+			sr.uint64Ptr(&s.CapacityCapBytes, "capacityCapBytes")
+			sr.uint64Ptr(&s.ConfiguredCapacityCapBytes, "configuredCapacityCapBytes")
+		}
+	})
 }
 
 func decodeSetOrganizationSettings(body []byte) (cwobject.SetOrganizationSettingsRequest, *apiError) {
-	var req cwobject.SetOrganizationSettingsRequest
-	o, aerr := parseObject(body, "request body")
-	if aerr != nil {
-		return req, aerr
-	}
-	so, ok, aerr := o.object("settings")
-	if aerr != nil || !ok {
-		return req, aerr
-	}
-	if req.Settings.ControlPlaneAuditLoggingEnabled, aerr = so.boolPtr("controlPlaneAuditLoggingEnabled"); aerr != nil {
-		return req, aerr
-	}
-	req.Settings.BucketAuditLoggingEnabled, aerr = so.boolPtr("bucketAuditLoggingEnabled")
-	return req, aerr
+	return decodeBody(body, func(r reader, req *cwobject.SetOrganizationSettingsRequest) {
+		if sr, ok := r.object("settings"); ok {
+			sr.boolPtr(&req.Settings.ControlPlaneAuditLoggingEnabled, "controlPlaneAuditLoggingEnabled")
+			sr.boolPtr(&req.Settings.BucketAuditLoggingEnabled, "bucketAuditLoggingEnabled")
+		}
+	})
 }
 
 func decodeRevokeAccessKeyByAccessKey(body []byte) (cwobject.RevokeAccessKeyByAccessKeyRequest, *apiError) {
-	var req cwobject.RevokeAccessKeyByAccessKeyRequest
-	o, aerr := parseObject(body, "request body")
-	if aerr != nil {
-		return req, aerr
-	}
-	req.AccessKey, aerr = o.str("accessKey")
-	return req, aerr
+	return decodeBody(body, func(r reader, req *cwobject.RevokeAccessKeyByAccessKeyRequest) {
+		r.str(&req.AccessKey, "accessKey")
+	})
 }
 
 func decodeRevokeAccessKeysByPrincipal(body []byte) (cwobject.RevokeAccessKeysByPrincipalRequest, *apiError) {
-	var req cwobject.RevokeAccessKeysByPrincipalRequest
-	o, aerr := parseObject(body, "request body")
-	if aerr != nil {
-		return req, aerr
-	}
-	req.PrincipalName, aerr = o.str("principalName")
-	return req, aerr
+	return decodeBody(body, func(r reader, req *cwobject.RevokeAccessKeysByPrincipalRequest) {
+		r.str(&req.PrincipalName, "principalName")
+	})
 }
 
 func decodeCreateAccessKeyFromOIDC(body []byte) (cwobject.CreateAccessKeyFromOIDCRequest, *apiError) {
-	var req cwobject.CreateAccessKeyFromOIDCRequest
-	o, aerr := parseObject(body, "request body")
-	if aerr != nil {
-		return req, aerr
-	}
-	if req.DurationSeconds, aerr = o.int64("durationSeconds"); aerr != nil {
-		return req, aerr
-	}
-	if req.OrgID, aerr = o.str("orgId"); aerr != nil {
-		return req, aerr
-	}
-	if req.OIDCToken, aerr = o.str("oidcToken"); aerr != nil {
-		return req, aerr
-	}
-	req.Attributes, aerr = o.stringMap("attributes")
-	return req, aerr
+	return decodeBody(body, func(r reader, req *cwobject.CreateAccessKeyFromOIDCRequest) {
+		r.int64(&req.DurationSeconds, "durationSeconds")
+		r.str(&req.OrgID, "orgId")
+		r.str(&req.OIDCToken, "oidcToken")
+		r.stringMap(&req.Attributes, "attributes")
+	})
 }
 
 func decodeCreateAccessKeyFromSAML(body []byte) (cwobject.CreateAccessKeyFromSAMLRequest, *apiError) {
-	var req cwobject.CreateAccessKeyFromSAMLRequest
-	o, aerr := parseObject(body, "request body")
-	if aerr != nil {
-		return req, aerr
-	}
-	if req.DurationSeconds, aerr = o.int64("durationSeconds"); aerr != nil {
-		return req, aerr
-	}
-	if req.OrgID, aerr = o.str("orgId"); aerr != nil {
-		return req, aerr
-	}
-	if req.SAMLResponse, aerr = o.str("samlResponse"); aerr != nil {
-		return req, aerr
-	}
-	if req.ConfigID, aerr = o.str("configId"); aerr != nil {
-		return req, aerr
-	}
-	req.Attributes, aerr = o.stringMap("attributes")
-	return req, aerr
+	return decodeBody(body, func(r reader, req *cwobject.CreateAccessKeyFromSAMLRequest) {
+		r.int64(&req.DurationSeconds, "durationSeconds")
+		r.str(&req.OrgID, "orgId")
+		r.str(&req.SAMLResponse, "samlResponse")
+		r.str(&req.ConfigID, "configId")
+		r.stringMap(&req.Attributes, "attributes")
+	})
 }
 
 // decodeListQuery reads offset and limit (both required in range) and, when

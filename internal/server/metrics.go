@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -54,47 +55,35 @@ type profileMetrics struct {
 	lastExpiry                        atomic.Int64 // unix ns of the last refreshed keys; 0 none
 }
 
-// The statuses the endpoint answers with; anything else counts as "other".
+// countedStatuses are the statuses the endpoint answers with, each counted under
+// its own label at its index here; anything else counts as "other", at stOther.
+var countedStatuses = [...]int{
+	http.StatusOK,
+	http.StatusUnauthorized,
+	http.StatusForbidden,
+	http.StatusNotFound,
+	http.StatusMethodNotAllowed,
+	http.StatusMisdirectedRequest,
+	http.StatusInternalServerError,
+	http.StatusServiceUnavailable,
+}
+
 const (
-	stOK = iota
-	stUnauthorized
-	stForbidden
-	stNotFound
-	stMethodNotAllowed
-	stMisdirected
-	stInternal
-	stUnavailable
-	stOther
-	numStatuses
+	stOK        = 0 // the index of http.StatusOK in countedStatuses
+	stOther     = len(countedStatuses)
+	numStatuses = stOther + 1
 )
 
 func statusIndex(code int) int {
-	switch code {
-	case http.StatusOK:
-		return stOK
-	case http.StatusUnauthorized:
-		return stUnauthorized
-	case http.StatusForbidden:
-		return stForbidden
-	case http.StatusNotFound:
-		return stNotFound
-	case http.StatusMethodNotAllowed:
-		return stMethodNotAllowed
-	case http.StatusMisdirectedRequest:
-		return stMisdirected
-	case http.StatusInternalServerError:
-		return stInternal
-	case http.StatusServiceUnavailable:
-		return stUnavailable
+	if i := slices.Index(countedStatuses[:], code); i >= 0 {
+		return i
 	}
 	return stOther
 }
 
 func statusLabel(i int) string {
-	for _, code := range []int{200, 401, 403, 404, 405, 421, 500, 503} {
-		if statusIndex(code) == i {
-			return strconv.Itoa(code)
-		}
+	if i < len(countedStatuses) {
+		return strconv.Itoa(countedStatuses[i])
 	}
 	return "other"
 }
