@@ -209,6 +209,13 @@ func (w *world) writeConfig(body string) string {
 	return p
 }
 
+// writeProfiles writes a config whose org and API endpoint are the emulator's,
+// with profiles (YAML indented by two) under "profiles:", and returns its path.
+func (w *world) writeProfiles(profiles string) string {
+	w.t.Helper()
+	return w.writeConfig("org_id: " + w.emu.OrgID() + "\napi_endpoint: " + w.emu.APIURL() + "\nprofiles:\n" + profiles)
+}
+
 // buildCwcreds builds the real binaries into one test folder, as an install
 // puts them, and returns the path of cwcreds; fastBinary(bin) is the other.
 func buildCwcreds(t *testing.T) string {
