@@ -128,17 +128,7 @@ func runBoto(t testing.TB, jobs []botoJob) []botoResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, "-c", botoScript)
-	cmd.Stdin = bytes.NewReader(in)
-	cmd.Env = append(os.Environ(), "PYTHONIOENCODING=utf-8", "PYTHONUTF8=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("botocore script failed: %v: %s", err, stderr.String())
-	}
+	out := runPy(t, py, botoScript, string(in), 5*time.Minute)
 	var res []botoResult
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -232,10 +222,10 @@ func assertPreserved(t testing.TB, in, out []byte, profile string) {
 	}
 }
 
-// runPy runs a Python script with stdin and returns its stdout.
-func runPy(t testing.TB, py, script, stdin string) []byte {
+// runPy runs a Python script with stdin, within timeout, and returns its stdout.
+func runPy(t testing.TB, py, script, stdin string, timeout time.Duration) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py, "-c", script)
 	cmd.Stdin = strings.NewReader(stdin)
@@ -244,7 +234,7 @@ func runPy(t testing.TB, py, script, stdin string) []byte {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("python failed: %v: %s", err, stderr.String())
+		t.Fatalf("python script failed: %v: %s", err, stderr.String())
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // trickyConfigs exercise the corners of both formats. They are also seeds of
@@ -292,7 +293,7 @@ func TestShlexSplitMatchesPython(t *testing.T) {
 		in += fmt.Sprintf("%q", c)
 	}
 	in += "]"
-	out := runPy(t, py, script, in)
+	out := runPy(t, py, script, in, 2*time.Minute)
 	var want [][]string
 	if err := json.Unmarshal(out, &want); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -65,24 +66,12 @@ func NewAgentCache(cfg AgentConfig) (*AgentCache, error) {
 	if cfg.Identity.Fetcher != nil {
 		return nil, errors.New("agent cache: leave Identity.Fetcher empty; each token brings its own fetcher")
 	}
-	if cfg.Identity.Profile == "" {
-		cfg.Identity.Profile = "agent"
-	}
-	if cfg.MaxEntries == 0 {
-		cfg.MaxEntries = DefaultAgentMaxEntries
-	}
-	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = DefaultAgentIdleTimeout
-	}
-	if cfg.SweepInterval == 0 {
-		cfg.SweepInterval = DefaultAgentSweepInterval
-	}
-	if cfg.UpstreamRate == 0 {
-		cfg.UpstreamRate = DefaultAgentUpstreamRate
-	}
-	if cfg.UpstreamBurst == 0 {
-		cfg.UpstreamBurst = DefaultAgentUpstreamBurst
-	}
+	cfg.Identity.Profile = cmp.Or(cfg.Identity.Profile, "agent")
+	cfg.MaxEntries = cmp.Or(cfg.MaxEntries, DefaultAgentMaxEntries)
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, DefaultAgentIdleTimeout)
+	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultAgentSweepInterval)
+	cfg.UpstreamRate = cmp.Or(cfg.UpstreamRate, DefaultAgentUpstreamRate)
+	cfg.UpstreamBurst = cmp.Or(cfg.UpstreamBurst, DefaultAgentUpstreamBurst)
 	if cfg.MaxEntries < 1 || cfg.IdleTimeout < 0 || cfg.SweepInterval < 0 || cfg.UpstreamRate < 0 || cfg.UpstreamBurst < 1 {
 		return nil, errors.New("agent cache: max entries, upstream rate and burst must be positive; idle timeout and sweep interval must not be negative")
 	}

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,11 +87,8 @@ type Key struct {
 // file (flock, released by the kernel if its holder dies) makes N processes that
 // find the cache cold or stale perform one exchange between them.
 type DiskStore struct {
+	hooks
 	dir                string
-	clock              clockwork.Clock
-	log                logfield.Logger
-	events             Events
-	classify           func(error) Class
 	backoff            Backoff
 	lockTimeout        time.Duration
 	unrecoverableRetry time.Duration
@@ -115,36 +113,17 @@ func NewDiskStore(cfg DiskConfig) (*DiskStore, error) {
 	}
 	s := &DiskStore{
 		dir:                dir,
-		clock:              cfg.Clock,
-		log:                cfg.Logger,
-		events:             cfg.Events,
-		classify:           cfg.Classify,
+		hooks:              newHooks(cfg.Clock, cfg.Logger, cfg.Events, cfg.Classify),
 		backoff:            cfg.Backoff.withDefaults(),
-		lockTimeout:        cfg.LockTimeout,
-		unrecoverableRetry: cfg.UnrecoverableRetry,
+		lockTimeout:        cmp.Or(cfg.LockTimeout, DefaultLockTimeout),
+		unrecoverableRetry: cmp.Or(cfg.UnrecoverableRetry, DefaultUnrecoverableRetry),
 		awaitPropagation:   cfg.AwaitPropagation,
 		warn:               cfg.Warn,
 		writeFile:          fileutil.WriteFileAtomic,
 		ownedByMe:          fileutil.OwnedByMe,
 	}
-	if s.clock == nil {
-		s.clock = clockwork.NewRealClock()
-	}
-	s.log = logfield.OrNop(s.log)
-	if s.events == nil {
-		s.events = NopEvents{}
-	}
 	if s.warn == nil {
 		s.warn = func(string) {}
-	}
-	if s.classify == nil {
-		s.classify = DefaultClassify
-	}
-	if s.lockTimeout == 0 {
-		s.lockTimeout = DefaultLockTimeout
-	}
-	if s.unrecoverableRetry == 0 {
-		s.unrecoverableRetry = DefaultUnrecoverableRetry
 	}
 	if err := s.backoff.validate(); err != nil {
 		return nil, err

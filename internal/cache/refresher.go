@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,11 +73,8 @@ type Config struct {
 // settings is the immutable part of a Config, shared by every Refresher of an
 // AgentCache so that an identity costs only its own state.
 type settings struct {
+	hooks
 	profile            string
-	clock              clockwork.Clock
-	log                logfield.Logger
-	events             Events
-	classify           func(error) Class
 	policy             Policy
 	backoff            Backoff
 	maxRate            rate.Limit
@@ -90,52 +88,49 @@ type settings struct {
 	shared             *rate.Limiter
 }
 
+// hooks are what a Refresher and a DiskStore are told about the world by their
+// configs, with the defaults filled in.
+type hooks struct {
+	clock    clockwork.Clock
+	log      logfield.Logger
+	events   Events
+	classify func(error) Class
+}
+
+// newHooks fills in the defaults of a config's Clock, Logger, Events and Classify:
+// the real clock, no logging, NopEvents and DefaultClassify.
+func newHooks(clock clockwork.Clock, log logfield.Logger, events Events, classify func(error) Class) hooks {
+	h := hooks{clock: clock, log: logfield.OrNop(log), events: events, classify: classify}
+	if h.clock == nil {
+		h.clock = clockwork.NewRealClock()
+	}
+	if h.events == nil {
+		h.events = NopEvents{}
+	}
+	if h.classify == nil {
+		h.classify = DefaultClassify
+	}
+	return h
+}
+
 func newSettings(cfg Config) (*settings, error) {
 	if cfg.Profile == "" {
 		return nil, errors.New("profile name is empty: give the identity a name")
 	}
 	s := &settings{
 		profile:            cfg.Profile,
-		clock:              cfg.Clock,
-		log:                cfg.Logger,
-		events:             cfg.Events,
-		classify:           cfg.Classify,
+		hooks:              newHooks(cfg.Clock, cfg.Logger, cfg.Events, cfg.Classify),
 		policy:             cfg.Policy,
 		backoff:            cfg.Backoff.withDefaults(),
-		maxRate:            cfg.MaxRate,
-		burst:              cfg.Burst,
+		maxRate:            cmp.Or(cfg.MaxRate, DefaultMaxRate),
+		burst:              cmp.Or(cfg.Burst, DefaultBurst),
 		coldWait:           cfg.ColdWait,
 		awaitPropagation:   cfg.AwaitPropagation,
-		fpInterval:         cfg.FingerprintInterval,
-		unrecoverableRetry: cfg.UnrecoverableRetry,
-		fetchTimeout:       cfg.FetchTimeout,
+		fpInterval:         cmp.Or(cfg.FingerprintInterval, DefaultFingerprintInterval),
+		unrecoverableRetry: cmp.Or(cfg.UnrecoverableRetry, DefaultUnrecoverableRetry),
+		fetchTimeout:       cmp.Or(cfg.FetchTimeout, DefaultFetchTimeout),
 		rand:               cfg.Rand,
 		shared:             cfg.shared,
-	}
-	if s.clock == nil {
-		s.clock = clockwork.NewRealClock()
-	}
-	s.log = logfield.OrNop(s.log)
-	if s.events == nil {
-		s.events = NopEvents{}
-	}
-	if s.classify == nil {
-		s.classify = DefaultClassify
-	}
-	if s.maxRate == 0 {
-		s.maxRate = DefaultMaxRate
-	}
-	if s.burst == 0 {
-		s.burst = DefaultBurst
-	}
-	if s.fpInterval == 0 {
-		s.fpInterval = DefaultFingerprintInterval
-	}
-	if s.unrecoverableRetry == 0 {
-		s.unrecoverableRetry = DefaultUnrecoverableRetry
-	}
-	if s.fetchTimeout == 0 {
-		s.fetchTimeout = DefaultFetchTimeout
 	}
 	if s.rand == nil {
 		s.rand = rand.Float64

@@ -77,8 +77,7 @@ func testParallelCold(t *testing.T, bin string) {
 // that needs an interactive login fails at once with one line naming the command.
 func testNoTerminal(t *testing.T, bin string) {
 	w := newWorld(t)
-	w.writeConfig("org_id: " + w.emu.OrgID() + "\napi_endpoint: " + w.emu.APIURL() + "\nprofiles:\n" +
-		"  laptop:\n    source: {type: oidc_refresh, issuer: " + w.emu.DevIssuer().URL() + ", client_id: cwcreds}\n" +
+	w.writeProfiles("  laptop:\n    source: {type: oidc_refresh, issuer: " + w.emu.DevIssuer().URL() + ", client_id: cwcreds}\n" +
 		"  sso:\n    source: {type: saml_file, path: \"-\", config_id: 7d6c0e9a-1b2c-4d5e-8f90-123456789abc}\n" +
 		"  ci:\n    source: {type: token_file, path: " + w.dir + "/missing-token}\n")
 	fast := false

@@ -179,8 +179,7 @@ func TestCredentialProcessBadInput(t *testing.T) {
 // With a terminal, the login hint goes there too; the error line stays on stderr.
 func TestCredentialProcessLoginHintOnTerminal(t *testing.T) {
 	w := newWorld(t)
-	w.writeConfig("org_id: " + w.emu.OrgID() + "\napi_endpoint: " + w.emu.APIURL() + "\nprofiles:\n" +
-		"  laptop:\n    source: {type: oidc_refresh, issuer: " + w.emu.DevIssuer().URL() + ", client_id: cwcreds}\n")
+	w.writeProfiles("  laptop:\n    source: {type: oidc_refresh, issuer: " + w.emu.DevIssuer().URL() + ", client_id: cwcreds}\n")
 	var tty bytes.Buffer
 	o := &credentialProcessOptions{logLevel: "error", openTTY: func() (io.WriteCloser, error) { return nopCloser{&tty}, nil }}
 	o.overrides.Profile = "laptop"
@@ -220,8 +219,7 @@ func TestCredentialProcessRefusedLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.addSecret(idp.ClientSecret)
-	w.writeConfig("org_id: " + w.emu.OrgID() + "\napi_endpoint: " + w.emu.APIURL() + "\nprofiles:\n" +
-		"  laptop:\n    source: {type: oidc_refresh, issuer: " + idp.Issuer() + ", client_id: " + idp.ClientID +
+	w.writeProfiles("  laptop:\n    source: {type: oidc_refresh, issuer: " + idp.Issuer() + ", client_id: " + idp.ClientID +
 		", client_secret_file: " + secretFile + "}\n")
 	store := filepath.Join(w.env["XDG_STATE_HOME"], "cwcreds", "oidc-laptop.refresh")
 	if err := os.MkdirAll(filepath.Dir(store), 0o700); err != nil {

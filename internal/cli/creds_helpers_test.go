@@ -19,6 +19,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/emulator"
 	"github.com/cwcreds/cwcreds/internal/emulator/devissuer"
+	"github.com/cwcreds/cwcreds/internal/emulator/emutest"
 	"github.com/cwcreds/cwcreds/internal/fastpath"
 )
 
@@ -43,19 +44,7 @@ func newWorld(t testing.TB) *world {
 // and whose default profile waits as long (CWCREDS_PROPAGATION_DELAY).
 func newWorldWithPropagation(t testing.TB, delay time.Duration) *world {
 	t.Helper()
-	emu, err := emulator.New(emulator.Config{KeyPropagationDelay: delay})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := emu.Start(ctx, "127.0.0.1:0", "127.0.0.1:0"); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = emu.Wait()
-	})
+	emu := emutest.Start(t, emulator.Config{KeyPropagationDelay: delay})
 	dir := t.TempDir()
 	w := &world{t: t, emu: emu, dir: dir, tokenFile: filepath.Join(dir, "token")}
 	tok, err := emu.DevIssuer().Mint(devissuer.MintOptions{Subject: "ci-job", Audience: []string{cwobject.RecommendedAudience}, Lifetime: time.Hour})
@@ -218,6 +207,13 @@ func (w *world) writeConfig(body string) string {
 		w.t.Fatal(err)
 	}
 	return p
+}
+
+// writeProfiles writes a config whose org and API endpoint are the emulator's,
+// with profiles (YAML indented by two) under "profiles:", and returns its path.
+func (w *world) writeProfiles(profiles string) string {
+	w.t.Helper()
+	return w.writeConfig("org_id: " + w.emu.OrgID() + "\napi_endpoint: " + w.emu.APIURL() + "\nprofiles:\n" + profiles)
 }
 
 // buildCwcreds builds the real binaries into one test folder, as an install

@@ -16,6 +16,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/emulator"
 	"github.com/cwcreds/cwcreds/internal/emulator/devissuer"
+	"github.com/cwcreds/cwcreds/internal/emulator/emutest"
 )
 
 // identityStep is one edit of profile p that changes which identity or which keys
@@ -36,16 +37,7 @@ type identityScene struct {
 
 func newIdentityScene(t *testing.T, dir string, emu *emulator.Emulator) *identityScene {
 	t.Helper()
-	emu2, err := emulator.New(emulator.Config{OrgID: emu.OrgID(), AdminToken: emu.AdminToken()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := emu2.Start(ctx, "127.0.0.1:0", "127.0.0.1:0"); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = emu2.Wait() })
+	emu2 := emutest.Start(t, emulator.Config{OrgID: emu.OrgID(), AdminToken: emu.AdminToken()})
 	s := &identityScene{emu: emu, emu2: emu2, adminToken: emu.AdminToken(),
 		tokenA: filepath.Join(dir, "token-a"), tokenB: filepath.Join(dir, "token-b")}
 	for path, sub := range map[string]string{s.tokenA: "job-a", s.tokenB: "job-b"} {

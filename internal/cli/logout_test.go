@@ -11,8 +11,7 @@ import (
 
 func TestLogout(t *testing.T) {
 	w := newWorld(t)
-	w.writeConfig("org_id: " + w.emu.OrgID() + "\napi_endpoint: " + w.emu.APIURL() + "\nprofiles:\n" +
-		"  ci:\n    source: {type: token_file, path: " + w.tokenFile + "}\n" +
+	w.writeProfiles("  ci:\n    source: {type: token_file, path: " + w.tokenFile + "}\n" +
 		"  other:\n    source: {type: token_file, path: " + w.tokenFile + "}\n" +
 		"  laptop:\n    source: {type: oidc_refresh, issuer: " + w.emu.DevIssuer().URL() + ", client_id: cwcreds}\n")
 	stored := filepath.Join(w.env["XDG_STATE_HOME"], "cwcreds", "oidc-laptop.refresh")

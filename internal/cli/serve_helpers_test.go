@@ -19,6 +19,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/emulator"
 	"github.com/cwcreds/cwcreds/internal/emulator/devissuer"
+	"github.com/cwcreds/cwcreds/internal/emulator/emutest"
 )
 
 // srvWait bounds every wait of the serve tests for something to happen.
@@ -117,22 +118,11 @@ type srvEmu struct {
 
 func newSrvEmu(t *testing.T) *srvEmu {
 	t.Helper()
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := emu.Start(ctx, "127.0.0.1:0", "127.0.0.1:0"); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = emu.Wait()
-	})
+	emu := emutest.Start(t, emulator.Config{})
 	e := &srvEmu{t: t, emu: emu, dir: t.TempDir()}
 	e.tokenFile = filepath.Join(e.dir, "token")
 	e.config = filepath.Join(e.dir, "config.yaml")
+	var err error
 	e.jwt, err = emu.DevIssuer().Mint(devissuer.MintOptions{Subject: "serve-test", Audience: []string{cwobject.RecommendedAudience}, Lifetime: time.Hour})
 	if err != nil {
 		t.Fatal(err)

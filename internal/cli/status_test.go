@@ -9,8 +9,7 @@ import (
 
 func TestStatus(t *testing.T) {
 	w := newWorld(t)
-	w.writeConfig("org_id: " + w.emu.OrgID() + "\napi_endpoint: " + w.emu.APIURL() + "\nprofiles:\n" +
-		"  ci:\n    source: {type: token_file, path: " + w.tokenFile + "}\n" +
+	w.writeProfiles("  ci:\n    source: {type: token_file, path: " + w.tokenFile + "}\n" +
 		"  broken:\n    source: {type: token_file, path: " + w.dir + "/not-a-token}\n" +
 		"  laptop:\n    source: {type: oidc_refresh, issuer: " + w.emu.DevIssuer().URL() + ", client_id: cwcreds}\n")
 	if err := os.WriteFile(w.dir+"/not-a-token", []byte("not a jwt"), 0o600); err != nil {

@@ -31,8 +31,7 @@ func testTokenCommandStderr(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 	src := "    source: {type: token_command, command: [" + script + "]}\n"
-	w.writeConfig("org_id: " + w.emu.OrgID() + "\napi_endpoint: " + w.emu.APIURL() + "\nprofiles:\n" +
-		"  cmd:\n" + src + "  fast:\n" + src + "  env:\n" + src)
+	w.writeProfiles("  cmd:\n" + src + "  fast:\n" + src + "  env:\n" + src)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -101,7 +100,7 @@ func testTokenCommandChildren(t *testing.T, bin string) {
 		profiles.WriteString("  " + name + ":\n    source: {type: token_command, timeout: 1s, command: [/bin/sh, -c, '" +
 			script + "', " + filepath.Join(w.dir, name) + "]}\n")
 	}
-	w.writeConfig("org_id: " + w.emu.OrgID() + "\napi_endpoint: " + w.emu.APIURL() + "\nprofiles:\n" + profiles.String())
+	w.writeProfiles(profiles.String())
 	for name := range scripts {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		cmd := exec.CommandContext(ctx, bin, "credential-process", "--profile", name)

@@ -104,16 +104,7 @@ func TestProcessJSONRefusesIncompleteCredentials(t *testing.T) {
 func TestProcessJSONReadByGoSDK(t *testing.T) {
 	for _, token := range []string{encTestToken, ""} {
 		t.Run(fmt.Sprintf("token=%v", token != ""), func(t *testing.T) {
-			c := encTestCreds(token)
-			c.Expiration = time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-			out, err := ProcessJSON(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), "out.json")
-			if err := os.WriteFile(path, out, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			c, path := encWriteProcessJSON(t, token)
 			p := processcreds.NewProvider("cat " + ShQuote(path))
 			got, err := p.Retrieve(context.Background())
 			if err != nil {
@@ -135,16 +126,7 @@ func TestProcessJSONReadByBotocore(t *testing.T) {
 	py := encRequireBotocore(t)
 	for _, token := range []string{encTestToken, ""} {
 		t.Run(fmt.Sprintf("token=%v", token != ""), func(t *testing.T) {
-			c := encTestCreds(token)
-			c.Expiration = time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-			out, err := ProcessJSON(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), "out.json")
-			if err := os.WriteFile(path, out, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			c, path := encWriteProcessJSON(t, token)
 			script := `
 import json, sys, shlex
 from botocore.credentials import ProcessProvider
@@ -232,6 +214,24 @@ func TestEnvVarStringHidesSecrets(t *testing.T) {
 
 // encRequireBotocore fails (never skips) when python3 or botocore is missing: the
 // project's test script installs them.
+// encWriteProcessJSON writes the ProcessJSON of keys with token (none when "")
+// that expire in an hour, in whole seconds, to a file for a credential_process
+// that cats it. It returns the keys and the file.
+func encWriteProcessJSON(t *testing.T, token string) (Credentials, string) {
+	t.Helper()
+	c := encTestCreds(token)
+	c.Expiration = time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	out, err := ProcessJSON(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "out.json")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c, path
+}
+
 func encRequireBotocore(t *testing.T) string {
 	t.Helper()
 	py, err := exec.LookPath("python3")

@@ -2,66 +2,15 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// flood holds n connections to addr open from n goroutines, each reconnecting as
-// soon as the server closes its connection, until ctx ends or limit passes
-// (whichever is first: it always stops by itself). A third of the connections send
-// nothing, a third send half a request's headers and stall (slowloris), and a
-// third send one whole request, read the answer and then sit idle on the
-// keep-alive connection. It returns a function that waits until every goroutine
-// has closed its connection, and a counter of connections made.
-func flood(ctx context.Context, addr string, n int, limit time.Duration, authToken string) (wait func(), dials *atomic.Int64) {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	deadline, _ := ctx.Deadline()
-	dials = new(atomic.Int64)
-	var wg sync.WaitGroup
-	partial := "GET /v1/credentials HTTP/1.1\r\nHost: " + addr + "\r\n"
-	whole := partial + "Authorization: " + authToken + "\r\n\r\n"
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d := net.Dialer{Deadline: deadline}
-			buf := make([]byte, 4096)
-			for ctx.Err() == nil {
-				c, err := d.DialContext(ctx, "tcp", addr)
-				if err != nil {
-					select { // the backlog is full or we are stopping: back off a little
-					case <-ctx.Done():
-					case <-time.After(5 * time.Millisecond):
-					}
-					continue
-				}
-				dials.Add(1)
-				stop := context.AfterFunc(ctx, func() { c.Close() })
-				switch i % 3 {
-				case 1:
-					_, _ = io.WriteString(c, partial)
-				case 2:
-					_, _ = io.WriteString(c, whole)
-				}
-				for { // until the server hangs up (or we stop)
-					if _, err := c.Read(buf); err != nil {
-						break
-					}
-				}
-				stop()
-				c.Close()
-			}
-		}()
-	}
-	return func() { cancel(); wg.Wait() }, dials
-}
+	"github.com/cwcreds/cwcreds/internal/server/flood"
+)
 
 // The endpoint's connection cap must not let a local process that holds many idle
 // or stalled connections, reconnecting whenever one is closed, starve the SDKs: a
@@ -87,7 +36,7 @@ func TestFloodOfIdleConnectionsDoesNotStarveClients(t *testing.T) {
 
 	// The flood stops by itself after 15 s even if this test hangs; normally it is
 	// stopped as soon as the clients are done.
-	wait, dials := flood(context.Background(), addr.String(), flooders, 15*time.Second, testToken)
+	wait, dials := flood.Start(context.Background(), addr.String(), CredentialsPath, testToken, flooders, 15*time.Second)
 	defer wait()
 	// Start the clients once every flood connection has been closed and made
 	// again, or after 5 s (the code before the fix never gets there): the
@@ -117,7 +66,7 @@ func TestFloodOfIdleConnectionsDoesNotStarveClients(t *testing.T) {
 					return
 				}
 				t0 := time.Now()
-				err := fetch(client, url)
+				err := flood.Fetch(client, url, testToken)
 				mu.Lock()
 				lat = append(lat, time.Since(t0))
 				mu.Unlock()
@@ -147,24 +96,4 @@ func TestFloodOfIdleConnectionsDoesNotStarveClients(t *testing.T) {
 		t.Logf("a request failed: %v", firstErr)
 	}
 	t.Logf("%d/%d requests answered during a flood of %d idle connections (%d connects)", ok.Load(), workers*perWork, flooders, dials.Load())
-}
-
-func fetch(client *http.Client, url string) error {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", testToken)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return nil
 }

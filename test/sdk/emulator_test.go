@@ -1,7 +1,6 @@
 package sdk_test
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/emulator"
 	"github.com/cwcreds/cwcreds/internal/emulator/devissuer"
+	"github.com/cwcreds/cwcreds/internal/emulator/emutest"
 	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
 	"github.com/cwcreds/cwcreds/internal/fileutil"
 )
@@ -35,22 +35,10 @@ type emuEnv struct {
 // propagation, as the real service does.
 func startEmulator(t *testing.T, propagation time.Duration) *emuEnv {
 	t.Helper()
-	emu, err := emulator.New(emulator.Config{
+	emu := emutest.Start(t, emulator.Config{
 		Clock:               clockwork.NewRealClock(),
 		Logger:              zap.NewNop(),
 		KeyPropagationDelay: propagation,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := emu.Start(ctx, "127.0.0.1:0", "127.0.0.1:0"); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = emu.Wait()
 	})
 	suite.addSecret("emulator admin API token", emu.AdminToken())
 

@@ -14,8 +14,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -23,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cwcreds/cwcreds/internal/server/flood"
 )
 
 func main() {
@@ -50,45 +50,8 @@ func run() error {
 	}
 	token := strings.TrimRight(string(b), "\r\n")
 
-	ctx, cancel := context.WithTimeout(context.Background(), *duration+10*time.Second)
-	defer cancel()
-	var dials atomic.Int64
-	var wg sync.WaitGroup
-	partial := "GET " + *path + " HTTP/1.1\r\nHost: " + *addr + "\r\n"
-	whole := partial + "Authorization: " + token + "\r\n\r\n"
-	for i := range *n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var d net.Dialer
-			buf := make([]byte, 4096)
-			for ctx.Err() == nil {
-				c, err := d.DialContext(ctx, "tcp", *addr)
-				if err != nil {
-					select {
-					case <-ctx.Done():
-					case <-time.After(5 * time.Millisecond):
-					}
-					continue
-				}
-				dials.Add(1)
-				stop := context.AfterFunc(ctx, func() { c.Close() })
-				switch i % 3 {
-				case 1:
-					_, _ = io.WriteString(c, partial)
-				case 2:
-					_, _ = io.WriteString(c, whole)
-				}
-				for {
-					if _, err := c.Read(buf); err != nil {
-						break
-					}
-				}
-				stop()
-				c.Close()
-			}
-		}()
-	}
+	wait, dials := flood.Start(context.Background(), *addr, *path, token, *n, *duration+10*time.Second)
+	defer wait()
 	for start := time.Now(); dials.Load() < int64(*n) && time.Since(start) < 10*time.Second; {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -107,7 +70,7 @@ func run() error {
 			defer cw.Done()
 			for time.Now().Before(end) {
 				t0 := time.Now()
-				err := fetch(client, url, token)
+				err := flood.Fetch(client, url, token)
 				d := time.Since(t0)
 				total.Add(1)
 				if err == nil {
@@ -123,31 +86,10 @@ func run() error {
 	}
 	cw.Wait()
 	d0 := dials.Load()
-	cancel()
-	wg.Wait()
+	wait()
 	slices.Sort(lat)
 	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	fmt.Printf("requests %d ok %d rate %.1f%% p50 %s p99 %s connects %d\n",
 		total.Load(), ok.Load(), 100*float64(ok.Load())/float64(total.Load()), q(0.50).Round(time.Millisecond), q(0.99).Round(time.Millisecond), d0)
-	return nil
-}
-
-func fetch(client *http.Client, url, token string) error {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", token)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
 	return nil
 }
