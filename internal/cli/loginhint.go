@@ -62,8 +62,8 @@ func loginStored(env Env, profile string) bool {
 	if err != nil {
 		return true
 	}
-	_, err = exchange.RefreshStoreFor(profile, dir).Load()
-	return !errors.Is(err, exchange.ErrNoRefreshToken)
+	_, ok := exchange.RefreshStoreFor(profile, dir, nil).Info()
+	return ok
 }
 
 // ttyOpener opens the controlling terminal; it fails when there is none (a

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -130,20 +128,7 @@ func forgetLogin(env Env, p *config.Profile) (bool, error) {
 		}
 		return false, nil
 	}
-	switch s := exchange.RefreshStoreFor(p.Name, dir).(type) {
-	case exchange.FileRefreshTokenStore:
-		err := os.Remove(s.Path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return false, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("could not remove the stored login %s: %w", s.Path, errors.Unwrap(err))
-		}
-		return true, nil
-	case interface{ Delete() (bool, error) }: // a keyring-backed store
-		return s.Delete()
-	}
-	return false, nil
+	return exchange.RefreshStoreFor(p.Name, dir, nil).Forget()
 }
 
 // revokeRemoved revokes the removed keys, each through its own profile's API,

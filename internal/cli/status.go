@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -64,6 +63,10 @@ type sourceStatus struct {
 	Detail string `json:"detail,omitempty"` // a path, a variable name, an issuer; never a secret
 	// Login is "stored" or "none" for sources that need `cwcreds login`.
 	Login string `json:"login,omitempty"`
+	// LoginStore says where a stored login is ("keyring", or "file" and its path)
+	// and LoginAt when it was last saved (the login, or its latest refresh).
+	LoginStore string     `json:"login_store,omitempty"`
+	LoginAt    *time.Time `json:"login_at,omitempty"`
 }
 
 type lastError struct {
@@ -157,10 +160,12 @@ func describeSource(env Env, p *config.Profile) sourceStatus {
 		out.Detail = s.OIDCRefresh.Issuer
 		out.Login = "none"
 		if dir, err := exchange.DefaultLoginDir(env.Getenv); err == nil {
-			// Only whether the file is there: the token itself is never read here.
-			if fs, ok := exchange.RefreshStoreFor(p.Name, dir).(exchange.FileRefreshTokenStore); ok {
-				if fi, err := os.Stat(fs.Path); err == nil && fi.Size() > 0 {
-					out.Login = "stored"
+			// Only the record of where and when: the token itself is never read here.
+			if rec, ok := exchange.RefreshStoreFor(p.Name, dir, nil).Info(); ok {
+				out.Login = "stored"
+				out.LoginStore, out.LoginAt = rec.Where, &rec.SavedAt
+				if rec.Path != "" {
+					out.LoginStore += " " + rec.Path
 				}
 			}
 		}
@@ -183,7 +188,11 @@ func writeStatusTable(w io.Writer, rows []profileStatus, now time.Time) error {
 		if r.Source.Detail != "" {
 			src += " " + r.Source.Detail
 		}
-		if r.Source.Login != "" {
+		switch {
+		case r.Source.LoginAt != nil:
+			where, _, _ := strings.Cut(r.Source.LoginStore, " ")
+			src += " (login: " + r.Source.Login + " in the " + where + ", " + roundDuration(now.Sub(*r.Source.LoginAt)) + " ago)"
+		case r.Source.Login != "":
 			src += " (login: " + r.Source.Login + ")"
 		}
 		expires, refreshed, lastErr := "-", "-", "-"

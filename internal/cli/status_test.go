@@ -2,9 +2,14 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cwcreds/cwcreds/internal/exchange"
 )
 
 func TestStatus(t *testing.T) {
@@ -77,5 +82,44 @@ func TestStatus(t *testing.T) {
 	code, out, _ = w.run("status", "--profile", "ci", "-o", "json")
 	if code != 0 || !strings.Contains(out, `"cache_problem": "it has mode 0644, not 0600"`) || strings.Contains(out, keys.AccessKeyID) {
 		t.Fatalf("loose cache file: %s", out)
+	}
+}
+
+// brokenKeyring is a machine without a Secret Service.
+type brokenKeyring struct{}
+
+func (brokenKeyring) Get(string, string) (string, error) { return "", errors.New("no Secret Service") }
+func (brokenKeyring) Set(string, string, string) error   { return errors.New("no Secret Service") }
+func (brokenKeyring) Delete(string, string) error        { return errors.New("no Secret Service") }
+
+// status says where a stored login is and when it was made, never the token;
+// logout forgets it.
+func TestStatusAndLogoutOfAStoredLogin(t *testing.T) {
+	w := newWorld(t)
+	w.writeProfiles("  laptop:\n    source: {type: oidc_refresh, issuer: " + w.emu.DevIssuer().URL() + ", client_id: cwcreds}\n")
+	const token = "rt-secret-never-shown"
+	w.addSecret(token)
+	store := exchange.RefreshStoreFor("laptop", filepath.Join(w.env["XDG_STATE_HOME"], "cwcreds"), brokenKeyring{})
+	if err := store.Save(token); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := w.run("status", "--profile", "laptop", "-o", "json")
+	var rows []profileStatus
+	if code != 0 || errOut != "" || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 1 {
+		t.Fatalf("status: code %d, stderr %q\n%s", code, errOut, out)
+	}
+	src := rows[0].Source
+	if src.Login != "stored" || !strings.HasPrefix(src.LoginStore, "file ") || src.LoginAt == nil || time.Since(*src.LoginAt) > time.Minute {
+		t.Fatalf("status source %+v", src)
+	}
+	w.checkLeaks("status -o json", out)
+	if code, out, _ = w.run("status", "--profile", "laptop"); code != 0 || !strings.Contains(out, "(login: stored in the file, ") {
+		t.Fatalf("status table:\n%s", out)
+	}
+	if code, out, errOut = w.run("logout", "--profile", "laptop"); code != 0 || !strings.Contains(out, "removed the stored login") {
+		t.Fatalf("logout: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, ok := store.Info(); ok {
+		t.Fatal("the login survived logout")
 	}
 }

@@ -43,6 +43,17 @@ func (k *fakeKeyring) Set(service, user, secret string) error {
 	return nil
 }
 
+func (k *fakeKeyring) Delete(service, user string) error {
+	if k.err != nil {
+		return k.err
+	}
+	if _, ok := k.m[service+"/"+user]; !ok {
+		return ErrKeyringNotFound
+	}
+	delete(k.m, service+"/"+user)
+	return nil
+}
+
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestAPITokenSources(t *testing.T) {

@@ -18,6 +18,8 @@ var ErrKeyringNotFound = errors.New("no such secret in the OS keyring")
 type Keyring interface {
 	Get(service, user string) (string, error)
 	Set(service, user, secret string) error
+	// Delete removes the secret; ErrKeyringNotFound when there is none.
+	Delete(service, user string) error
 }
 
 // OSKeyring is the operating system's keyring through github.com/zalando/go-keyring:
@@ -38,6 +40,14 @@ func (OSKeyring) Get(service, user string) (string, error) {
 // Set stores the secret.
 func (OSKeyring) Set(service, user, secret string) error {
 	if err := gokeyring.Set(service, user, secret); err != nil {
+		return keyringErr(err)
+	}
+	return nil
+}
+
+// Delete removes the secret.
+func (OSKeyring) Delete(service, user string) error {
+	if err := gokeyring.Delete(service, user); err != nil {
 		return keyringErr(err)
 	}
 	return nil

@@ -121,7 +121,7 @@ func newSource(p *config.Profile, d Deps, httpClient *http.Client) (TokenSource,
 		}
 		return &OIDCRefresh{
 			Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: secret, Scopes: o.Scopes,
-			Store:      RefreshStoreFor(p.Name, d.LoginDir),
+			Store:      RefreshStoreFor(p.Name, d.LoginDir, d.Keyring),
 			HTTPClient: httpClient, Clock: d.Clock, Logger: d.Logger,
 		}, nil
 	case config.SourceSAMLFile:
@@ -135,10 +135,10 @@ func newSource(p *config.Profile, d Deps, httpClient *http.Client) (TokenSource,
 	}
 }
 
-// RefreshStoreFor is where the OIDC refresh token of a profile is kept: a 0600
-// file under loginDir (the interactive login writes it there too).
-func RefreshStoreFor(profile, loginDir string) RefreshTokenStore {
-	return FileRefreshTokenStore{Path: filepath.Join(loginDir, "oidc-"+safeFileName(profile)+".refresh")}
+// RefreshStoreFor is where the OIDC refresh token of a profile is kept: the OS
+// keyring (ring; nil for the OS's) when it works, else a 0600 file under loginDir.
+func RefreshStoreFor(profile, loginDir string, ring Keyring) *LoginStore {
+	return &LoginStore{Profile: profile, Dir: loginDir, Keyring: ring}
 }
 
 // DefaultLoginDir is $XDG_STATE_HOME/cwcreds, else ~/.local/state/cwcreds.
