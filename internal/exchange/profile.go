@@ -43,6 +43,9 @@ type Deps struct {
 	// where it went, e.g. "cwcreds's stderr".
 	CommandStderr     io.Writer
 	CommandStderrName string
+	// Source, when set, replaces the profile's identity source: `cwcreds login`
+	// exchanges the ID token it has just been given rather than refresh at once.
+	Source TokenSource
 }
 
 // NewFetcher builds the fetcher a profile describes. The client it uses makes a
@@ -77,9 +80,11 @@ func NewFetcher(p *config.Profile, d Deps) (Fetcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: %w", p.Name, err)
 	}
-	src, err := newSource(p, d, httpClient)
-	if err != nil {
-		return nil, fmt.Errorf("profile %q: %w", p.Name, err)
+	src := d.Source
+	if src == nil {
+		if src, err = newSource(p, d, httpClient); err != nil {
+			return nil, fmt.Errorf("profile %q: %w", p.Name, err)
+		}
 	}
 	var f Fetcher
 	switch p.Exchange {
