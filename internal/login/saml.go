@@ -48,8 +48,11 @@ type SAMLLoginConfig struct {
 	// SAMLLoginDefaultListenAddr). Its host must be a loopback address.
 	ListenAddr string
 	// Open shows the user the IdP's login page, given its URL: runs $BROWSER or
-	// the platform's opener, and prints the URL (required). An error is logged
-	// and the login still waits, since the user may open the URL by hand.
+	// the platform's opener, and prints the URL (required). It must return once
+	// the browser is started, not when it exits. An error is logged and the
+	// login still waits, since the user may open the URL by hand. With an IdP
+	// that takes the HTTP-POST binding only, the URL is a page of the loopback
+	// server that posts the AuthnRequest.
 	Open func(url string) error
 	// PickRole chooses the CoreWeave role among those in the assertion (at
 	// least one). Default SAMLLoginOnlyRole.
@@ -270,7 +273,8 @@ func (l *SAMLLogin) Run(ctx context.Context) (SAMLLoginResult, error) {
 
 	h := &samlACS{login: l, sp: sp, requestID: req.ID, relayState: relayState, outcome: make(chan samlOutcome, 1)}
 	if l.binding == saml.HTTPPostBinding {
-		h.postForm = req.Post(relayState)
+		h.postNonce = randomHex(16)
+		h.postForm = req.PostWithNonce(relayState, h.postNonce)
 	}
 	srv := &http.Server{Handler: h.routes(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan struct{})

@@ -100,6 +100,7 @@ type samlACS struct {
 	requestID  string
 	relayState string
 	postForm   []byte // the start page, for the HTTP-POST binding
+	postNonce  string // its script's CSP nonce
 	outcome    chan samlOutcome
 
 	mu   sync.Mutex
@@ -112,7 +113,7 @@ func (h *samlACS) routes() http.Handler {
 	if h.postForm != nil {
 		mux.HandleFunc("GET "+samlLoginStartPath, func(w http.ResponseWriter, _ *http.Request) {
 			setPageHeaders(w.Header())
-			w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; form-action *")
+			w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+h.postNonce+"'")
 			_, _ = w.Write(h.postForm)
 		})
 	}

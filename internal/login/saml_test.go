@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/crewjam/saml"
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -529,5 +530,37 @@ func TestNewSAMLLoginChecksItsConfig(t *testing.T) {
 	}
 	if _, err := login.SAMLLoginFetchIDPMetadata(r.ctx, nil, "file:///etc/passwd"); err == nil {
 		t.Fatal("fetched metadata from a file URL")
+	}
+}
+
+func TestSAMLLoginWithAnIdPThatTakesPOSTOnly(t *testing.T) {
+	r := newSAMLRig(t)
+	open := make(opener, 1)
+	cfg := r.config(open)
+	md := *cfg.IDPMetadata
+	md.IDPSSODescriptors = slices.Clone(md.IDPSSODescriptors)
+	sso := md.IDPSSODescriptors[0].SingleSignOnServices
+	md.IDPSSODescriptors[0].SingleSignOnServices = nil
+	for _, s := range sso {
+		if s.Binding == saml.HTTPPostBinding {
+			md.IDPSSODescriptors[0].SingleSignOnServices = append(md.IDPSSODescriptors[0].SingleSignOnServices, s)
+		}
+	}
+	if len(md.IDPSSODescriptors[0].SingleSignOnServices) == 0 {
+		t.Fatal("the dev IdP offers no HTTP-POST SSO endpoint")
+	}
+	cfg.IDPMetadata = &md
+	l, err := login.NewSAMLLogin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := start(r.ctx, l)
+	startURL := <-open
+	if !strings.HasPrefix(startURL, "http://"+r.listenAddr+"/") {
+		t.Fatalf("the login opens %s, not its own start page", startURL)
+	}
+	r.post(r.idpForm(startURL))
+	if got := <-done; got.err != nil || got.res.Role != devsaml.DefaultRole {
+		t.Fatalf("login: %v, role %q", got.err, got.res.Role)
 	}
 }

@@ -37,6 +37,16 @@ func LogIn(ctx context.Context, client *http.Client, startURL, user, password st
 	if err != nil {
 		return nil, fmt.Errorf("login page: %w", err)
 	}
+	if login.Inputs["password"] == 0 && login.Values.Get("SAMLRequest") != "" {
+		// A page that posts the AuthnRequest (HTTP-POST binding), as its
+		// script would: the IdP answers with its login page.
+		if page, pageURL, err = Submit(ctx, client, login); err != nil {
+			return nil, err
+		}
+		if login, err = ParseForm(page, pageURL); err != nil {
+			return nil, fmt.Errorf("login page: %w", err)
+		}
+	}
 	if login.Inputs["password"] != 1 {
 		return nil, errors.New("login page: no password field")
 	}
