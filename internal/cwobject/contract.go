@@ -232,7 +232,9 @@ const (
 //     assertion does not verify, answers Unauthenticated (16) with the reason.
 //   - The SAML exchange accepts IdP-initiated responses (no InResponseTo) and
 //     SP-initiated ones addressed to a loopback ACS (SAMLLoopbackACSPath), refuses a
-//     replayed assertion ID, and takes the principal from the first Role value; the
+//     replayed assertion ID, and takes the principal from the first Role value, or
+//     from the request attribute SAMLRoleAttribute when it is set, which must be
+//     one of the assertion's Role values (else PermissionDenied); the
 //     PrincipalName attribute, when present, is kept as a key attribute under its
 //     attribute name.
 //   - The federation exchanges (SAML, OIDC, container creds) check no policy action

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -127,9 +128,11 @@ type samlIdentity struct {
 	principalName string // the PrincipalName attribute, if any
 }
 
-// verify checks a base64 SAML response for configID. Its errors name the reason
-// and never the response.
-func (t *samlTrust) verify(configID, samlResponse string) (samlIdentity, *apiError) {
+// verify checks a base64 SAML response for configID. The principal is
+// saml/<role> for the first Role value, or for role when it is set (the
+// request's Role attribute), which must be one of the assertion's roles. Its
+// errors name the reason and never the response.
+func (t *samlTrust) verify(configID, samlResponse, role string) (samlIdentity, *apiError) {
 	t.mu.Lock()
 	cfg, ok := t.configs[configID]
 	t.mu.Unlock()
@@ -152,6 +155,7 @@ func (t *samlTrust) verify(configID, samlResponse string) (samlIdentity, *apiErr
 		return samlIdentity{}, classifySAMLError(err, sp.EntityID)
 	}
 	var id samlIdentity
+	var roles []string
 	for _, st := range assertion.AttributeStatements {
 		for _, attr := range st.Attributes {
 			for _, v := range attr.Values {
@@ -161,6 +165,7 @@ func (t *samlTrust) verify(configID, samlResponse string) (samlIdentity, *apiErr
 				}
 				switch attr.Name {
 				case cwobject.SAMLRoleAttribute:
+					roles = append(roles, value)
 					if id.principal == "" {
 						id.principal = cwobject.PrincipalPrefixSAML + value
 					}
@@ -174,6 +179,12 @@ func (t *samlTrust) verify(configID, samlResponse string) (samlIdentity, *apiErr
 	}
 	if id.principal == "" {
 		return samlIdentity{}, unauthenticated("SAML assertion has no %s attribute: map a role in the IdP", cwobject.SAMLRoleAttribute)
+	}
+	if role = strings.TrimSpace(role); role != "" {
+		if !slices.Contains(roles, role) {
+			return samlIdentity{}, errorf(cwobject.CodePermissionDenied, "the SAML assertion does not grant the requested role %q", role)
+		}
+		id.principal = cwobject.PrincipalPrefixSAML + role
 	}
 	return id, nil
 }

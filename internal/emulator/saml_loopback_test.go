@@ -64,3 +64,18 @@ func TestSAMLExchangeLoopbackACS(t *testing.T) {
 		s.exchange(resp, 600).expectError(t, cwobject.CodeUnauthenticated, "request this service did not make")
 	})
 }
+
+func TestSAMLExchangeRequestedRole(t *testing.T) {
+	s := newSAMLSetup(t)
+	call := func(resp, role string) result {
+		return s.v.call(cwobject.OpCreateAccessKeyFromSAML, "", "", map[string]any{
+			"orgId": s.v.e.OrgID(), "configId": s.configID, "samlResponse": resp, "durationSeconds": 600,
+			"attributes": map[string]string{cwobject.SAMLRoleAttribute: role},
+		})
+	}
+	acs := "http://127.0.0.1:49152" + cwobject.SAMLLoopbackACSPath
+	if k := decodeKey(t, call(s.spInitiatedResponse(t, acs, "id-role-1"), "cli-users")); k.PrincipalName != "saml/cli-users" {
+		t.Fatalf("principal %q", k.PrincipalName)
+	}
+	call(s.spInitiatedResponse(t, acs, "id-role-2"), "admins").expectError(t, cwobject.CodePermissionDenied, `requested role "admins"`)
+}

@@ -175,6 +175,16 @@ func (r SAMLLoginResult) String() string {
 // GoString is String, so %#v does not print the response either.
 func (r SAMLLoginResult) GoString() string { return r.String() }
 
+// Attributes are the request attributes that make CreateAccessKeyFromSAML mint
+// keys for the chosen role (principal saml/<Role>); see cwobject's [assume]s.
+// Pass them as the exchange's Attributes.
+func (r SAMLLoginResult) Attributes() map[string]string {
+	if r.Role == "" {
+		return nil
+	}
+	return map[string]string{cwobject.SAMLRoleAttribute: r.Role}
+}
+
 // Token returns the response, so a result is an exchange.TokenSource.
 func (r SAMLLoginResult) Token(context.Context) (string, error) { return r.SAMLResponse, nil }
 

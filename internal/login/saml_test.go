@@ -490,6 +490,20 @@ func TestSAMLLoginRoleChoice(t *testing.T) {
 	if err != nil || res.Role != "ml-engineers" {
 		t.Fatalf("--role ml-engineers: %v, %q", err, res.Role)
 	}
+	// The chosen role, not the first, is the keys' principal.
+	client, err := cwobject.New(cwobject.Config{BaseURL: r.e.APIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := client.CreateAccessKeyFromSAML(r.ctx, cwobject.CreateAccessKeyFromSAMLRequest{
+		DurationSeconds: 600, OrgID: r.e.OrgID(), ConfigID: r.configID, SAMLResponse: res.SAMLResponse, Attributes: res.Attributes(),
+	})
+	if err != nil {
+		t.Fatalf("exchange for the chosen role: %v", err)
+	}
+	if key.PrincipalName != "saml/ml-engineers" {
+		t.Fatalf("principal %q, want saml/ml-engineers", key.PrincipalName)
+	}
 	_, err = run(nil) // the default: one role only
 	var le *login.SAMLLoginError
 	if !errors.As(err, &le) || le.Kind != login.SAMLLoginRoleNotChosen || !strings.Contains(err.Error(), "dev, ml-engineers") || !strings.Contains(err.Error(), "--role") {
