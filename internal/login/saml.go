@@ -136,6 +136,32 @@ func NewSAMLLogin(cfg SAMLLoginConfig) (*SAMLLogin, error) {
 	return l, nil
 }
 
+// SAMLLoginACSURL is the ACS URL a login listening on listenAddr (with a fixed
+// port) receives the response at, http://<host>:<port>/saml/acs: the URL to
+// register for CoreWeave's service provider at the IdP (devsaml.Register, or
+// the company IdP's CoreWeave application).
+func SAMLLoginACSURL(listenAddr string) (string, error) {
+	if err := checkLoopbackAddr(listenAddr); err != nil {
+		return "", err
+	}
+	if _, port, _ := net.SplitHostPort(listenAddr); port == "0" || port == "" {
+		return "", fmt.Errorf("SAML login: listen address %q has no fixed port, so its ACS URL is not known before the login listens", listenAddr)
+	}
+	return samlLoginACSURL(listenAddr, nil), nil
+}
+
+// samlLoginACSURL keeps the configured host name (localhost stays localhost) and
+// takes the port from the listener, when there is one.
+func samlLoginACSURL(listenAddr string, bound net.Addr) string {
+	host, port, _ := net.SplitHostPort(listenAddr)
+	if bound != nil {
+		if _, p, err := net.SplitHostPort(bound.String()); err == nil {
+			port = p
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port) + cwobject.SAMLLoopbackACSPath
+}
+
 func checkLoopbackAddr(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -255,7 +281,7 @@ func (l *SAMLLogin) Run(ctx context.Context) (SAMLLoginResult, error) {
 		return SAMLLoginResult{}, &SAMLLoginError{Kind: SAMLLoginSetupFailed,
 			msg: fmt.Sprintf("could not listen for the identity provider's response on %s", l.addr), err: err}
 	}
-	acsURL := "http://" + ln.Addr().String() + cwobject.SAMLLoopbackACSPath
+	acsURL := samlLoginACSURL(l.addr, ln.Addr())
 	acs, _ := url.Parse(acsURL)
 	sp := &saml.ServiceProvider{
 		EntityID:                         l.entityID,
@@ -271,7 +297,7 @@ func (l *SAMLLogin) Run(ctx context.Context) (SAMLLoginResult, error) {
 		return SAMLLoginResult{}, &SAMLLoginError{Kind: SAMLLoginSetupFailed, msg: "could not make the SAML AuthnRequest", err: err}
 	}
 	relayState := randomHex(16)
-	startURL := "http://" + ln.Addr().String() + samlLoginStartPath
+	startURL := strings.TrimSuffix(acsURL, cwobject.SAMLLoopbackACSPath) + samlLoginStartPath
 	if l.binding == saml.HTTPRedirectBinding {
 		u, err := req.Redirect(relayState, sp)
 		if err != nil {

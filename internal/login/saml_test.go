@@ -71,7 +71,13 @@ func newSAMLRig(t *testing.T, roles ...string) *samlRig {
 	t.Cleanup(func() { cancel(); <-served })
 
 	listenAddr := freeLoopbackAddr(t)
-	acsURL := "http://" + listenAddr + cwobject.SAMLLoopbackACSPath
+	acsURL, err := login.SAMLLoginACSURL(listenAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acsURL != "http://"+listenAddr+cwobject.SAMLLoopbackACSPath {
+		t.Fatalf("ACS URL %s", acsURL)
+	}
 	configID, err := devsaml.Register(e, idp, acsURL)
 	if err != nil {
 		t.Fatal(err)
@@ -538,6 +544,26 @@ func TestNewSAMLLoginChecksItsConfig(t *testing.T) {
 	}
 	if _, err := login.NewSAMLLogin(good); err != nil {
 		t.Fatal(err)
+	}
+	for _, addr := range []string{"127.0.0.1:0", "10.0.0.1:8913", "localhost"} {
+		if u, err := login.SAMLLoginACSURL(addr); err == nil {
+			t.Errorf("SAMLLoginACSURL(%q) = %s", addr, u)
+		}
+	}
+	if u, err := login.SAMLLoginACSURL("localhost:8913"); err != nil || u != "http://localhost:8913/saml/acs" {
+		t.Errorf("SAMLLoginACSURL(localhost:8913) = %s, %v", u, err)
+	}
+	resp, err := http.Get(r.idp.MetadataURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md, err := login.SAMLLoginParseIDPMetadata(raw); err != nil || md.EntityID != r.idp.EntityID() {
+		t.Fatalf("parse the IdP's metadata file: %v", err)
 	}
 	if _, err := login.SAMLLoginParseIDPMetadata([]byte("<nope/>")); err == nil {
 		t.Fatal("parsed bad metadata")
