@@ -249,11 +249,17 @@ func SAMLLoginParseIDPMetadata(data []byte) (*saml.EntityDescriptor, error) {
 	return md, nil
 }
 
-// SAMLLoginFetchIDPMetadata fetches IdP metadata from metadataURL.
+// SAMLLoginFetchIDPMetadata fetches IdP metadata from metadataURL, an https
+// URL (http only on a loopback host).
 func SAMLLoginFetchIDPMetadata(ctx context.Context, client *http.Client, metadataURL string) (*saml.EntityDescriptor, error) {
 	u, err := url.Parse(metadataURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("SAML login: identity provider metadata URL %q is not an http(s) URL", metadataURL)
+		return nil, fmt.Errorf("SAML login: identity provider metadata URL %q is not an https URL", metadataURL)
+	}
+	// The metadata carries the certificates the response is checked against, so
+	// it must come over TLS; plain http only from this machine (the dev IdP).
+	if u.Scheme == "http" && checkLoopbackAddr(net.JoinHostPort(u.Hostname(), "0")) != nil {
+		return nil, fmt.Errorf("SAML login: identity provider metadata URL %s must be https: its certificates decide which responses are trusted", u.Redacted())
 	}
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}

@@ -568,8 +568,10 @@ func TestNewSAMLLoginChecksItsConfig(t *testing.T) {
 	if _, err := login.SAMLLoginParseIDPMetadata([]byte("<nope/>")); err == nil {
 		t.Fatal("parsed bad metadata")
 	}
-	if _, err := login.SAMLLoginFetchIDPMetadata(r.ctx, nil, "file:///etc/passwd"); err == nil {
-		t.Fatal("fetched metadata from a file URL")
+	for _, u := range []string{"file:///etc/passwd", "http://idp.example.test/metadata"} {
+		if _, err := login.SAMLLoginFetchIDPMetadata(r.ctx, nil, u); err == nil || !strings.Contains(err.Error(), "https") {
+			t.Errorf("metadata from %s: %v", u, err)
+		}
 	}
 }
 
