@@ -5,14 +5,21 @@
 // cwobject.SAMLPrincipalNameAttribute). It is for `cwcreds dev emulator` and
 // `cwcreds serve --dev`, and for tests; production paths must not import it.
 //
-// Wiring (what `cwcreds dev emulator` does, see Register):
+// Wiring (what `cwcreds dev emulator` and `serve --dev` are to do; internal/cli
+// does not yet):
 //
-//	ln, _ := net.Listen("tcp", "127.0.0.1:0")      // or a fixed dev port
-//	idp, _ := devsaml.New(devsaml.Config{Password: pw, Clock: clock, Logger: log}, ln)
+//	pw := os.Getenv("CWCREDS_DEV_PASSWORD") // or a new random one, printed as an export line
+//	ln, err := net.Listen("tcp", "127.0.0.1:0")       // the IdP: any port
+//	idp, err := devsaml.New(devsaml.Config{Password: pw, Clock: clock, Logger: log.Named("dev-saml")}, ln)
 //	go idp.Serve(ctx)
-//	configID, _ := devsaml.Register(emu, idp, "http://127.0.0.1:<acs port>"+cwobject.SAMLLoopbackACSPath)
-//	// profile dev-saml: saml_idp_metadata_url = idp.MetadataURL(), saml_config_id = configID,
-//	// org_id = emu.OrgID(), the login's ACS address = that fixed loopback port.
+//	acsAddr := "127.0.0.1:<fixed dev port>"           // the login's ACS: a port fixed before it listens
+//	acsURL, err := login.SAMLLoginACSURL(acsAddr)
+//	configID, err := devsaml.Register(emu, idp, acsURL)
+//	// profile dev-saml: org_id emu.OrgID(), saml config id configID, IdP metadata
+//	// URL idp.MetadataURL(), and the login's listen address acsAddr.
+//
+// Register must be called again (with a new config id) if the emulator is new;
+// the IdP's signing key lives as long as the IdP.
 //
 // The login page is samlidp's own: a plain HTML form with one text field
 // (user), one password field and one submit button. The administrative REST
