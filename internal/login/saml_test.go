@@ -606,3 +606,37 @@ func TestSAMLLoginWithAnIdPThatTakesPOSTOnly(t *testing.T) {
 		t.Fatalf("login: %v, role %q", got.err, got.res.Role)
 	}
 }
+
+func TestSAMLLoginReportsTheIdPsRefusal(t *testing.T) {
+	r := newSAMLRig(t)
+	open := make(opener, 1)
+	l, err := login.NewSAMLLogin(r.config(open))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := start(r.ctx, l)
+	// A passive request from a browser with no IdP session: the IdP answers
+	// with an error Response (Responder / NoPassive) instead of a login page.
+	passive := rewriteRequest(t, <-open, func(x string) string {
+		return strings.Replace(x, "<samlp:AuthnRequest ", `<samlp:AuthnRequest IsPassive="true" `, 1)
+	})
+	resp, err := newBrowser(t).Get(passive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, err := devsaml.ParseForm(page, resp.Request.URL)
+	if err != nil || form.Values.Get("SAMLResponse") == "" {
+		t.Fatalf("the IdP did not answer with a response form: %v", err)
+	}
+	r.post(form)
+	got := <-done
+	var le *login.SAMLLoginError
+	if !errors.As(got.err, &le) || le.Kind != login.SAMLLoginIdPRefused || !strings.Contains(got.err.Error(), "status:Responder") {
+		t.Fatalf("want the IdP's refusal, got %v", got.err)
+	}
+}
