@@ -7,6 +7,7 @@ package cwobject
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -229,8 +230,11 @@ const (
 //     unknown key id. Revoked keys disappear from List/GetAccessKeyInfo.
 //   - An exchange whose orgId is not the caller's organisation, or whose token or
 //     assertion does not verify, answers Unauthenticated (16) with the reason.
-//   - The SAML exchange accepts IdP-initiated responses (no InResponseTo), refuses a
-//     replayed assertion ID, and takes the principal from the first Role value; the
+//   - The SAML exchange accepts IdP-initiated responses (no InResponseTo) and
+//     SP-initiated ones addressed to a loopback ACS (SAMLLoopbackACSPath), refuses a
+//     replayed assertion ID, and takes the principal from the first Role value, or
+//     from the request attribute SAMLRoleAttribute when it is set, which must be
+//     one of the assertion's Role values (else PermissionDenied); the
 //     PrincipalName attribute, when present, is kept as a key attribute under its
 //     attribute name.
 //   - The federation exchanges (SAML, OIDC, container creds) check no policy action
@@ -260,4 +264,29 @@ func SAMLServiceProviderEntityID(orgID string) string {
 // Response Destination and SubjectConfirmationData Recipient). [assume]
 func SAMLAssertionConsumerServiceURL(orgID string) string {
 	return SAMLServiceProviderEntityID(orgID) + "/acs"
+}
+
+// SAMLLoopbackACSPath is the path of the assertion consumer service a CLI login
+// (cwcreds login) serves on a loopback address. [assume]: besides responses for
+// its own ACS, the SAML exchange accepts an SP-initiated response whose
+// Destination and Recipient are http://127.0.0.1:<port>/saml/acs (or localhost,
+// or [::1]) and whose InResponseTo the CLI has checked against its own request;
+// the audience is still SAMLServiceProviderEntityID. The org's IdP must list that
+// ACS URL for CoreWeave's service provider.
+const SAMLLoopbackACSPath = "/saml/acs"
+
+// IsSAMLLoopbackACS reports whether u is a loopback ACS URL as SAMLLoopbackACSPath
+// describes: plain http, a loopback host with an explicit port, that path, and
+// no query or fragment.
+func IsSAMLLoopbackACS(u string) bool {
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.Scheme != "http" || parsed.Path != SAMLLoopbackACSPath ||
+		parsed.RawQuery != "" || parsed.Fragment != "" || parsed.User != nil || parsed.Port() == "" {
+		return false
+	}
+	switch parsed.Hostname() {
+	case "127.0.0.1", "localhost", "::1":
+		return true
+	}
+	return false
 }

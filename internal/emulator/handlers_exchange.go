@@ -97,7 +97,7 @@ func (e *Emulator) createAccessKeyFromSAML(c *call) (any, *apiError) {
 	if aerr := e.checkOrg(req.OrgID); aerr != nil {
 		return nil, aerr
 	}
-	id, aerr := e.saml.verify(req.ConfigID, req.SAMLResponse)
+	id, aerr := e.saml.verify(req.ConfigID, req.SAMLResponse, req.Attributes[cwobject.SAMLRoleAttribute])
 	if aerr != nil {
 		return nil, aerr
 	}

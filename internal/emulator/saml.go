@@ -1,12 +1,15 @@
 package emulator
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +29,13 @@ type samlTrust struct {
 	replay *replayCache
 
 	mu      sync.Mutex
-	configs map[string]*saml.ServiceProvider
+	configs map[string]samlConfig
+}
+
+// samlConfig is one registered IdP: its entity id and signing certificate.
+type samlConfig struct {
+	idpEntityID string
+	cert        *x509.Certificate
 }
 
 func newSAMLTrust(orgID string, clock clockwork.Clock) *samlTrust {
@@ -34,7 +43,7 @@ func newSAMLTrust(orgID string, clock clockwork.Clock) *samlTrust {
 		orgID:   orgID,
 		clock:   clock,
 		replay:  &replayCache{clock: clock, seen: map[string]time.Time{}},
-		configs: map[string]*saml.ServiceProvider{},
+		configs: map[string]samlConfig{},
 	}
 }
 
@@ -47,11 +56,21 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// serviceProvider builds the SP CoreWeave presents for this org, trusting one IdP.
-func (t *samlTrust) serviceProvider(idpEntityID string, cert *x509.Certificate) *saml.ServiceProvider {
+// serviceProvider builds the SP CoreWeave presents for this org, trusting one
+// IdP. loopbackACS is "" for the SP's own ACS, or the loopback ACS URL of a CLI
+// login (cwobject.IsSAMLLoopbackACS) that the response is addressed to: then the
+// response must name that URL as Destination and Recipient, and may answer a
+// request the CLI made (InResponseTo is the CLI's to check).
+func (t *samlTrust) serviceProvider(cfg samlConfig, loopbackACS string) *saml.ServiceProvider {
+	idpEntityID, cert := cfg.idpEntityID, cfg.cert
 	entityID := cwobject.SAMLServiceProviderEntityID(t.orgID)
 	metadataURL, _ := url.Parse(entityID)
 	acsURL, _ := url.Parse(cwobject.SAMLAssertionConsumerServiceURL(t.orgID))
+	var validateRequestID func(saml.Response, []string) error
+	if loopbackACS != "" {
+		acsURL, _ = url.Parse(loopbackACS)
+		validateRequestID = func(saml.Response, []string) error { return nil }
+	}
 	idp := &saml.EntityDescriptor{
 		EntityID: idpEntityID,
 		IDPSSODescriptors: []saml.IDPSSODescriptor{{
@@ -76,17 +95,18 @@ func (t *samlTrust) serviceProvider(idpEntityID string, cert *x509.Certificate) 
 		Clock:                            dsig.NewFakeClock(t.clock),
 		ReplayCache:                      t.replay,
 		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding},
+		ValidateRequestID:                validateRequestID,
 	}
 }
 
 func (t *samlTrust) register(idpEntityID string, cert *x509.Certificate) string {
-	sp := t.serviceProvider(idpEntityID, cert)
+	cfg := samlConfig{idpEntityID: idpEntityID, cert: cert}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for {
 		id := newUUID()
 		if _, taken := t.configs[id]; !taken {
-			t.configs[id] = sp
+			t.configs[id] = cfg
 			return id
 		}
 	}
@@ -94,12 +114,12 @@ func (t *samlTrust) register(idpEntityID string, cert *x509.Certificate) string 
 
 func (t *samlTrust) metadata(configID string) (*saml.EntityDescriptor, bool) {
 	t.mu.Lock()
-	sp := t.configs[configID]
+	cfg, ok := t.configs[configID]
 	t.mu.Unlock()
-	if sp == nil {
+	if !ok {
 		return nil, false
 	}
-	return sp.Metadata(), true
+	return t.serviceProvider(cfg, "").Metadata(), true
 }
 
 // samlIdentity is what a verified assertion yields.
@@ -108,24 +128,34 @@ type samlIdentity struct {
 	principalName string // the PrincipalName attribute, if any
 }
 
-// verify checks a base64 SAML response for configID. Its errors name the reason
-// and never the response.
-func (t *samlTrust) verify(configID, samlResponse string) (samlIdentity, *apiError) {
+// verify checks a base64 SAML response for configID. The principal is
+// saml/<role> for the first Role value, or for role when it is set (the
+// request's Role attribute), which must be one of the assertion's roles. Its
+// errors name the reason and never the response.
+func (t *samlTrust) verify(configID, samlResponse, role string) (samlIdentity, *apiError) {
 	t.mu.Lock()
-	sp := t.configs[configID]
+	cfg, ok := t.configs[configID]
 	t.mu.Unlock()
-	if sp == nil {
+	if !ok {
 		return samlIdentity{}, unauthenticated("unknown SAML config %q: use the Config ID shown in Workload Federation", configID)
 	}
 	xmlBytes, err := base64.StdEncoding.DecodeString(strings.TrimSpace(samlResponse))
 	if err != nil {
 		return samlIdentity{}, unauthenticated("samlResponse is not base64: send the IdP's SAMLResponse form value unchanged")
 	}
+	// The Destination picks the ACS to check against; it is read unverified here,
+	// and the signed Destination and Recipient must then name that same URL.
+	loopback := samlResponseDestination(xmlBytes)
+	if !cwobject.IsSAMLLoopbackACS(loopback) {
+		loopback = ""
+	}
+	sp := t.serviceProvider(cfg, loopback)
 	assertion, err := sp.ParseXMLResponse(xmlBytes, nil, sp.AcsURL)
 	if err != nil {
 		return samlIdentity{}, classifySAMLError(err, sp.EntityID)
 	}
 	var id samlIdentity
+	var roles []string
 	for _, st := range assertion.AttributeStatements {
 		for _, attr := range st.Attributes {
 			for _, v := range attr.Values {
@@ -135,6 +165,7 @@ func (t *samlTrust) verify(configID, samlResponse string) (samlIdentity, *apiErr
 				}
 				switch attr.Name {
 				case cwobject.SAMLRoleAttribute:
+					roles = append(roles, value)
 					if id.principal == "" {
 						id.principal = cwobject.PrincipalPrefixSAML + value
 					}
@@ -149,7 +180,33 @@ func (t *samlTrust) verify(configID, samlResponse string) (samlIdentity, *apiErr
 	if id.principal == "" {
 		return samlIdentity{}, unauthenticated("SAML assertion has no %s attribute: map a role in the IdP", cwobject.SAMLRoleAttribute)
 	}
+	if role = strings.TrimSpace(role); role != "" {
+		if !slices.Contains(roles, role) {
+			return samlIdentity{}, errorf(cwobject.CodePermissionDenied, "the SAML assertion does not grant the requested role %q", role)
+		}
+		id.principal = cwobject.PrincipalPrefixSAML + role
+	}
 	return id, nil
+}
+
+// samlResponseDestination is the Destination attribute of the document's root
+// element, unverified; "" when there is none or the document does not parse.
+func samlResponseDestination(doc []byte) string {
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return ""
+		}
+		if el, ok := tok.(xml.StartElement); ok {
+			for _, a := range el.Attr {
+				if a.Name.Space == "" && a.Name.Local == "Destination" {
+					return a.Value
+				}
+			}
+			return ""
+		}
+	}
 }
 
 func classifySAMLError(err error, audience string) *apiError {
