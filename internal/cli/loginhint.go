@@ -46,6 +46,8 @@ func loginRequired(env Env, p *config.Profile, stdin *countingReader, err error)
 		if unrecoverable && strings.Contains(err.Error(), loginCommandMention) {
 			return &loginRequiredError{profile: p.Name, reason: "the stored login was refused or has expired"}
 		}
+	case config.SourceSAMLLogin:
+		return &loginRequiredError{profile: p.Name, reason: "SAML has no refresh, and no keys of a login are left"}
 	case config.SourceSAMLFile:
 		if p.Source.SAMLFile.Path == "-" && (isTerminal(env.Stdin) || stdin.empty()) {
 			return &loginRequiredError{profile: p.Name, reason: "no SAML response on standard input"}

@@ -176,6 +176,8 @@ func describeSource(env Env, p *config.Profile) sourceStatus {
 		}
 	case config.SourceTokenCommand:
 		out.Detail = s.TokenCommand.Command[0] // arguments may hold secrets
+	case config.SourceSAMLLogin:
+		out.Detail = s.SAMLLogin.IDPMetadataURL + s.SAMLLogin.IDPMetadataFile
 	}
 	return out
 }

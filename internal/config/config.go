@@ -77,6 +77,7 @@ type Source struct {
 	OIDCRefresh  *OIDCRefreshSource
 	SAMLFile     *SAMLFileSource
 	TokenCommand *TokenCommandSource
+	SAMLLogin    *SAMLLoginSource
 }
 
 // TokenFileSource reads a JWT from Path on every exchange.
@@ -111,6 +112,27 @@ type OIDCRefreshSource struct {
 type SAMLFileSource struct {
 	Path     string
 	ConfigID string
+}
+
+// SAMLLoginSource is an SP-initiated login at the IdP described by its metadata:
+// a URL (IDPMetadataURL) or a file (IDPMetadataFile), exactly one.
+type SAMLLoginSource struct {
+	IDPMetadataURL  string
+	IDPMetadataFile string // absolute
+	ConfigID        string
+	Role            string // the CoreWeave role to pick when the assertion has several; "" asks
+	ACSPort         int    // fixed port of the loopback ACS the IdP posts to; 0 picks one
+}
+
+// SAMLConfigID is the CoreWeave SAML config id of a saml_file or saml_login source.
+func (s Source) SAMLConfigID() string {
+	switch {
+	case s.SAMLFile != nil:
+		return s.SAMLFile.ConfigID
+	case s.SAMLLogin != nil:
+		return s.SAMLLogin.ConfigID
+	}
+	return ""
 }
 
 // CommandFormat is what a token_command prints.

@@ -23,9 +23,12 @@ const (
 	SourceSAMLFile SourceType = "saml_file"
 	// SourceTokenCommand runs a command that prints a JWT or an ExecCredential.
 	SourceTokenCommand SourceType = "token_command"
+	// SourceSAMLLogin is an SP-initiated SAML login by `cwcreds login` at the
+	// IdP its metadata names; SAML has no refresh, so keys last the lifetime.
+	SourceSAMLLogin SourceType = "saml_login"
 )
 
-var sourceTypes = []SourceType{SourceTokenFile, SourceAPIToken, SourceOIDCRefresh, SourceSAMLFile, SourceTokenCommand}
+var sourceTypes = []SourceType{SourceTokenFile, SourceAPIToken, SourceOIDCRefresh, SourceSAMLFile, SourceTokenCommand, SourceSAMLLogin}
 
 // Exchange names the CWObject operation that turns an identity into keys.
 type Exchange string
@@ -62,7 +65,7 @@ func (e Exchange) NeedsOrgID() bool {
 // POST exchanges, since 15-minute keys make every SDK refetch almost constantly.
 func defaultExchange(s SourceType) Exchange {
 	switch s {
-	case SourceSAMLFile:
+	case SourceSAMLFile, SourceSAMLLogin:
 		return ExchangeSAML
 	case SourceAPIToken:
 		return ExchangeAPIToken
@@ -74,7 +77,7 @@ func defaultExchange(s SourceType) Exchange {
 // compatibleExchanges lists the exchanges that accept what a source produces.
 func compatibleExchanges(s SourceType) []Exchange {
 	switch s {
-	case SourceSAMLFile:
+	case SourceSAMLFile, SourceSAMLLogin:
 		return []Exchange{ExchangeSAML}
 	case SourceAPIToken:
 		return []Exchange{ExchangeAPIToken, ExchangeAPITokenGet}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ var sourceKeys = map[SourceType][]string{
 	SourceOIDCRefresh:  {"type", "issuer", "client_id", "client_secret_file", "scopes"},
 	SourceSAMLFile:     {"type", "path", "config_id"},
 	SourceTokenCommand: {"type", "command", "timeout", "format"},
+	SourceSAMLLogin:    {"type", "idp_metadata_url", "idp_metadata_file", "config_id", "role", "acs_port"},
 }
 
 // secretHints refuse secrets written into the config: it is printed by `config
@@ -94,6 +96,8 @@ func (pf *profileFile) source(profile, field string, se entry, origins map[strin
 		src.SAMLFile, err = r.samlFile()
 	case SourceTokenCommand:
 		src.TokenCommand, err = r.tokenCommand()
+	case SourceSAMLLogin:
+		src.SAMLLogin, err = r.samlLogin()
 	}
 	if err != nil {
 		return Source{}, err
@@ -272,6 +276,57 @@ func (r *sourceReader) samlFile() (*SAMLFileSource, error) {
 		return nil, r.missing("config_id", "a saml_file source", "the SAML Config ID from the CoreWeave console")
 	}
 	return s, nil
+}
+
+func (r *sourceReader) samlLogin() (*SAMLLoginSource, error) {
+	s := &SAMLLoginSource{}
+	var err error
+	// Metadata URLs often carry a query (Entra ID's appid=…): only the scheme and
+	// host are checked, as for an issuer.
+	if s.IDPMetadataURL, err = r.str("idp_metadata_url", checkMetadataURL); err != nil {
+		return nil, err
+	}
+	if s.IDPMetadataFile, err = r.path("idp_metadata_file", false); err != nil {
+		return nil, err
+	}
+	switch {
+	case s.IDPMetadataURL != "" && s.IDPMetadataFile != "":
+		return nil, r.pf.d.fail(r.m["idp_metadata_file"].key, r.field, r.field+" sets both idp_metadata_url and idp_metadata_file", "keep one of them")
+	case s.IDPMetadataURL == "" && s.IDPMetadataFile == "":
+		return nil, r.missing("idp_metadata_url", "a saml_login source", "the IdP's SAML metadata URL (or idp_metadata_file: /path/to/metadata.xml)")
+	}
+	if s.ConfigID, err = r.str("config_id", checkID); err != nil {
+		return nil, err
+	}
+	if s.ConfigID == "" {
+		return nil, r.missing("config_id", "a saml_login source", "the SAML Config ID from the CoreWeave console")
+	}
+	if s.Role, err = r.str("role", nil); err != nil {
+		return nil, err
+	}
+	if e, ok := r.m["acs_port"]; ok {
+		pf := r.f("acs_port")
+		v, err := r.pf.d.str(e.val, pf)
+		if err != nil {
+			return nil, err
+		}
+		port, perr := strconv.Atoi(v)
+		if perr != nil || port < 1 || port > 65535 {
+			return nil, r.pf.d.fail(e.val, pf, fmt.Sprintf("%s %s is not a port", pf, show(v)), "use 1-65535 (the port registered as the ACS at the IdP)")
+		}
+		s.ACSPort = port
+		r.origins["source.acs_port"] = r.pf.d.origin(e.val)
+	}
+	return s, nil
+}
+
+// checkMetadataURL accepts an https URL (http on loopback), query included.
+func checkMetadataURL(field, v string) (string, string, string) {
+	base, _, _ := strings.Cut(v, "?")
+	if _, problem, fix := checkURL(field, base); problem != "" {
+		return "", problem, fix
+	}
+	return v, "", ""
 }
 
 func (r *sourceReader) tokenCommand() (*TokenCommandSource, error) {

@@ -93,7 +93,12 @@ func NewFetcher(p *config.Profile, d Deps) (Fetcher, error) {
 	case config.ExchangeContainerCreds:
 		f, err = NewContainerCredsExchange(ContainerCredsExchangeConfig{Client: client, Source: src, OrgID: p.OrgID, Clock: d.Clock})
 	case config.ExchangeSAML:
-		f, err = NewSAMLExchange(SAMLExchangeConfig{Client: client, Source: src, OrgID: p.OrgID, ConfigID: p.Source.SAMLFile.ConfigID, Lifetime: p.Lifetime, Clock: d.Clock})
+		var attrs map[string]string
+		if a, ok := src.(interface{ Attributes() map[string]string }); ok { // a SAML login's chosen role
+			attrs = a.Attributes()
+		}
+		f, err = NewSAMLExchange(SAMLExchangeConfig{Client: client, Source: src, OrgID: p.OrgID, ConfigID: p.Source.SAMLConfigID(),
+			Lifetime: p.Lifetime, Attributes: attrs, Clock: d.Clock})
 	case config.ExchangeAPIToken:
 		f, err = NewAPITokenExchange(APITokenExchangeConfig{Client: client, Source: src, Lifetime: p.Lifetime, Clock: d.Clock})
 	case config.ExchangeAPITokenGet:
@@ -131,6 +136,8 @@ func newSource(p *config.Profile, d Deps, httpClient *http.Client) (TokenSource,
 		}, nil
 	case config.SourceSAMLFile:
 		return &SAMLFile{Path: s.SAMLFile.Path, Stdin: d.Stdin}, nil
+	case config.SourceSAMLLogin:
+		return SAMLLoginNeeded{Profile: p.Name}, nil
 	case config.SourceTokenCommand:
 		c := s.TokenCommand
 		return &TokenCommand{Argv: c.Command, Timeout: c.Timeout, Format: string(c.Format), Clock: d.Clock,

@@ -176,3 +176,20 @@ func checkSAMLRoot(doc []byte) error {
 		}
 	}
 }
+
+// SAMLLoginNeeded is the identity source of a saml_login profile outside `cwcreds
+// login`: SAML has no refresh, so once the keys a login cached are gone only a
+// new login gives more.
+type SAMLLoginNeeded struct{ Profile string }
+
+// Describe names what the source yields.
+func (SAMLLoginNeeded) Describe() string { return "a SAML login" }
+
+// Token always fails, saying which command logs in.
+func (s SAMLLoginNeeded) Token(context.Context) (string, error) {
+	return "", identityErr("no SAML login holds keys for profile "+s.Profile,
+		fmt.Errorf("SAML has no refresh: run `cwcreds login --profile %s`", s.Profile))
+}
+
+// InputFingerprint is constant: only a login, which writes the cache itself, helps.
+func (SAMLLoginNeeded) InputFingerprint() (string, error) { return "saml-login", nil }
