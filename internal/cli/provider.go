@@ -31,6 +31,9 @@ type provision struct {
 	// neither keeps nor repeats them. stderrName says where, in its errors.
 	stderr     io.Writer
 	stderrName string
+	// source, when set, replaces the profile's identity source: a login hands
+	// over what it has just obtained.
+	source exchange.TokenSource
 }
 
 // oneShot is the provision of a command that runs once in the user's process
@@ -43,7 +46,7 @@ func oneShot(env Env, stdin io.Reader, logger *zap.Logger) provision {
 // fetcher builds the profile's exchange.
 func (pv provision) fetcher(p *config.Profile) (exchange.Fetcher, error) {
 	deps := exchange.Deps{Getenv: pv.getenv, Stdin: pv.stdin, Clock: pv.clock, Logger: pv.logger,
-		UserAgent: "cwcreds/" + pv.version, CommandStderr: pv.stderr, CommandStderrName: pv.stderrName}
+		UserAgent: "cwcreds/" + pv.version, CommandStderr: pv.stderr, CommandStderrName: pv.stderrName, Source: pv.source}
 	if p.Source.Type == config.SourceOIDCRefresh {
 		dir, err := exchange.DefaultLoginDir(pv.getenv)
 		if err != nil {
