@@ -21,8 +21,12 @@
 // Package-level state: none of ours. zitadel's example storage keeps its clients
 // in a package-level map written by RegisterClients; this package does not use
 // that storage (it has its own, per provider), so several providers can run in
-// one process and in parallel tests. The op package itself keeps only read-only
-// package-level values (its default endpoints, the tracer).
+// one process and in parallel tests. What the op package itself forces: it logs
+// request errors (an OAuth error code and its cause, never a token) to
+// slog.Default(), the process-wide logger — its WithLogger option is a no-op in
+// v3 — so whoever hosts the provider decides where those lines go by setting
+// slog.Default; its other package-level values (default endpoints, tracer) are
+// read-only.
 package devop
 
 import (
@@ -30,11 +34,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -73,8 +77,6 @@ type Config struct {
 	DevicePollInterval time.Duration
 	// DeviceCodeLifetime, default 5 min.
 	DeviceCodeLifetime time.Duration
-	// Logger receives zitadel's op logs; default discards them.
-	Logger *slog.Logger
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -95,9 +97,6 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.DevicePollInterval, 5*time.Second)
 	def(&c.DeviceCodeLifetime, 5*time.Minute)
 	c.DevicePollInterval = max(c.DevicePollInterval.Truncate(time.Second), time.Second)
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
 	return c, nil
 }
 
@@ -110,6 +109,9 @@ type Provider struct {
 	handler http.Handler
 	srv     *http.Server
 	done    chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New builds a provider for issuer (an origin such as http://127.0.0.1:9930, no
@@ -143,7 +145,7 @@ func New(issuer string, cfg Config) (*Provider, error) {
 			UserCode:     op.UserCodeBase20,
 		},
 	}
-	opts := []op.Option{op.WithLogger(cfg.Logger)}
+	var opts []op.Option
 	if u.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
 	}
@@ -169,18 +171,22 @@ func Start(ln net.Listener, cfg Config) (*Provider, error) {
 	return p, nil
 }
 
-// Close stops a provider started with Start.
+// Close stops a provider started with Start; later calls return the first
+// call's result.
 func (p *Provider) Close() error {
 	if p.srv == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := p.srv.Shutdown(ctx)
-	if serr := <-p.done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
-	return err
+	p.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := p.srv.Shutdown(ctx)
+		if serr := <-p.done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+			err = serr
+		}
+		p.closeErr = err
+	})
+	return p.closeErr
 }
 
 // Issuer is the issuer URL (the iss of its ID tokens).
