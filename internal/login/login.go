@@ -29,6 +29,10 @@ import (
 	"github.com/cwcreds/cwcreds/internal/redact"
 )
 
+// DefaultTimeout is the login timeout the issue asks for (`--timeout`, default
+// 5 min). This package does not apply it: callers pass a ctx with a deadline.
+const DefaultTimeout = 5 * time.Minute
+
 // Errors a login can end with; test with errors.Is. Each returned error is one
 // line that says what happened and what to do.
 var (
