@@ -237,9 +237,9 @@ func (p *Provider) guard(next http.Handler) http.Handler {
 	token := p.op.TokenEndpoint().Relative()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case authz:
-			q := r.URL.Query()
-			if q.Get("code_challenge") == "" || q.Get("code_challenge_method") != string(oidc.CodeChallengeMethodS256) {
+		case authz: // GET with a query or POST with a form (op reads r.Form again)
+			if r.ParseForm() != nil || r.Form.Get("code_challenge") == "" ||
+				r.Form.Get("code_challenge_method") != string(oidc.CodeChallengeMethodS256) {
 				writePage(w, http.StatusBadRequest, "Login refused", "This provider requires PKCE with code_challenge_method=S256.")
 				return
 			}

@@ -225,6 +225,28 @@ func TestPKCES256Required(t *testing.T) {
 	}
 }
 
+func TestPKCEByPOSTAuthorize(t *testing.T) {
+	p := start(t, devop.Config{})
+	c := catchRedirect(t)
+	conf, _ := oauthConfig(t, t.Context(), p, c.url)
+	u, err := url.Parse(conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, form := range map[string]url.Values{"S256": u.Query(), "none": {"client_id": {p.ClientID()}, "response_type": {"code"},
+		"scope": {"openid"}, "redirect_uri": {c.url}, "state": {"s"}}} {
+		b := devoptest.New("", "")
+		resp, err := b.Client.PostForm(p.Issuer()+"/authorize", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got, want := resp.Request.URL.Path == "/login", name == "S256"; got != want {
+			t.Errorf("POST /authorize with %s: reached the login page %v (status %d)", name, got, resp.StatusCode)
+		}
+	}
+}
+
 func TestRedirectOnAnyLoopbackPortOnly(t *testing.T) {
 	p := start(t, devop.Config{})
 	conf, _ := oauthConfig(t, t.Context(), p, "")
