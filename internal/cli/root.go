@@ -87,6 +87,7 @@ func newRootCommand(env Env) *cobra.Command {
 		newEnvCommand(env),
 		newConfigureCommand(env),
 		newStatusCommand(env),
+		newLoginCommand(env),
 		newLogoutCommand(env),
 	)
 	root.AddCommand(newServeCommand(env))

@@ -1,0 +1,225 @@
+//go:build unix
+
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cwcreds/cwcreds/internal/browsertest"
+	"github.com/cwcreds/cwcreds/internal/emulator/devop"
+	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
+)
+
+const devPassword = "dev-password-for-tests"
+
+// loginScene is a world with the dev OpenID provider trusted by its emulator, a
+// profile that logs in there, a real headless Chromium and a $BROWSER shim.
+type loginScene struct {
+	w       *world
+	bin     string
+	op      *devop.Provider
+	browser *browsertest.Browser
+	shim    *browsertest.Shim
+}
+
+func newLoginScene(t *testing.T, bin string, cfg devop.Config) *loginScene {
+	w := newWorld(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Password = devPassword
+	op, err := devop.Start(ln, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = op.Close() })
+	op.TrustedBy(w.emu)
+	w.addSecret(devPassword)
+	w.writeProfiles("  laptop:\n    source: {type: oidc_refresh, issuer: " + op.Issuer() + ", client_id: " + op.ClientID() + "}\n    propagation_delay: 0s\n")
+	return &loginScene{w: w, bin: bin, op: op, browser: browsertest.Start(t), shim: browsertest.NewShim(t)}
+}
+
+// syncBuffer is a buffer a child process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs cwcreds with args, the shim as $BROWSER and no display.
+func (s *loginScene) start(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+	cmd := exec.Command(s.bin, args...)
+	cmd.Env = s.w.environWithout([]string{"DISPLAY", "WAYLAND_DISPLAY"}, "BROWSER="+s.shim.Command)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &stdout, &stderr
+}
+
+// deviceURL waits for the verification_uri_complete a device login prints.
+func deviceURL(ctx context.Context, t *testing.T, stderr *syncBuffer) string {
+	t.Helper()
+	for ctx.Err() == nil {
+		if m := regexp.MustCompile(`or open (\S+)`).FindStringSubmatch(stderr.String()); m != nil {
+			return m[1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no device URL printed:\n%s", stderr)
+	return ""
+}
+
+// keysAccepted checks credential-process's keys are the emulator's, valid in S3.
+func (s *loginScene) keysAccepted(t *testing.T) processJSON {
+	t.Helper()
+	out := s.w.processOutput(s.w.mustRun(nil, s.bin, "credential-process", "--profile", "laptop").stdout)
+	if secret, state := s.w.emu.ResolveKey(out.AccessKeyID); state != s3emu.KeyValid || secret != out.SecretAccessKey {
+		t.Fatalf("S3 sees the keys as %s", state)
+	}
+	return out
+}
+
+// A laptop login through a real browser, then silent refreshes: authorization
+// code with PKCE, and the device flow.
+func TestLoginThroughABrowser(t *testing.T) {
+	bin := buildCwcreds(t)
+	t.Run("AuthCode", func(t *testing.T) {
+		s := newLoginScene(t, bin, devop.Config{})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd, stdout, stderr := s.start(t, "login", "--profile", "laptop")
+		url, err := s.shim.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.browser.Open(ctx, url); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.browser.LogIn(ctx, "dev", devPassword); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.browser.WaitText(ctx, "succeeded"); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("login: %v\nstderr:\n%s", err, stderr)
+		}
+		if !strings.Contains(stdout.String(), "logged in to profile laptop as dev") || !strings.Contains(stderr.String(), url) {
+			t.Fatalf("stdout %q; stderr:\n%s", stdout, stderr)
+		}
+		s.w.checkLeaks("login's stderr", stderr.String())
+		s.w.checkLeaks("login's stdout", stdout.String())
+		s.loggedIn(t)
+	})
+	t.Run("Device", func(t *testing.T) {
+		s := newLoginScene(t, bin, devop.Config{DevicePollInterval: time.Second})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd, _, stderr := s.start(t, "login", "--profile", "laptop", "--device")
+		if err := s.browser.Open(ctx, deviceURL(ctx, t, stderr)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.browser.LogIn(ctx, "dev", devPassword); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.browser.Click(ctx, `button[value=allow]`); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("login --device: %v\nstderr:\n%s", err, stderr)
+		}
+		if n := len(s.shim.URLs()); n != 0 {
+			t.Fatalf("the device flow ran $BROWSER %d times", n)
+		}
+		s.loggedIn(t)
+	})
+}
+
+// A login refused or not finished says so in one line, exits non-zero and
+// caches nothing.
+func TestLoginRefused(t *testing.T) {
+	bin := buildCwcreds(t)
+	for _, tc := range []struct {
+		name, want string
+		args       []string
+		act        func(ctx context.Context, t *testing.T, s *loginScene, stderr *syncBuffer)
+	}{
+		{"timeout", "timed out", []string{"--timeout", "2s"}, func(context.Context, *testing.T, *loginScene, *syncBuffer) {}},
+		{"device denied", "denied", []string{"--device"}, func(ctx context.Context, t *testing.T, s *loginScene, stderr *syncBuffer) {
+			if err := s.browser.Open(ctx, deviceURL(ctx, t, stderr)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.browser.LogIn(ctx, "dev", devPassword); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.browser.Click(ctx, `button[value=deny]`); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newLoginScene(t, bin, devop.Config{DevicePollInterval: time.Second})
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd, stdout, stderr := s.start(t, append([]string{"login", "--profile", "laptop"}, tc.args...)...)
+			tc.act(ctx, t, s, stderr)
+			err := cmd.Wait()
+			last := strings.TrimSpace(stderr.String())
+			if i := strings.LastIndex(last, "\n"); i >= 0 {
+				last = last[i+1:]
+			}
+			if err == nil || stdout.String() != "" || !strings.HasPrefix(last, "cwcreds: login to profile \"laptop\" failed") || !strings.Contains(last, tc.want) {
+				t.Fatalf("exit %v, stdout %q, last line %q; want one saying %q", err, stdout, last, tc.want)
+			}
+			s.w.checkLeaks("login's stderr", stderr.String())
+			if _, err := os.Stat(s.w.cacheFile("laptop")); !os.IsNotExist(err) {
+				t.Fatal("a failed login left a cache file")
+			}
+			if r := s.w.mustRun(nil, s.bin, "status", "--profile", "laptop", "-o", "json"); !strings.Contains(r.stdout, `"login": "none"`) {
+				t.Fatalf("a failed login stored something:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+// loggedIn checks what a login leaves: keys S3 accepts, refreshed silently through
+// the stored refresh token once the cached ones are gone, and a stored login
+// status reports.
+func (s *loginScene) loggedIn(t *testing.T) {
+	first := s.keysAccepted(t)
+	before := s.w.exchanges()
+	if err := os.Remove(s.w.cacheFile("laptop")); err != nil {
+		t.Fatal(err)
+	}
+	again := s.keysAccepted(t)
+	if again.AccessKeyID == first.AccessKeyID || s.w.exchanges() != before+1 {
+		t.Fatalf("no silent refresh: %d exchanges", s.w.exchanges()-before)
+	}
+	r := s.w.mustRun(nil, s.bin, "status", "--profile", "laptop", "-o", "json")
+	if !strings.Contains(r.stdout, `"login": "stored"`) {
+		t.Fatalf("status:\n%s", r.stdout)
+	}
+}
