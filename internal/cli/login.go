@@ -199,7 +199,7 @@ func cacheLoginKeys(ctx context.Context, env Env, p *config.Profile, src exchang
 type staticToken struct{ jwt string }
 
 func (s staticToken) Token(context.Context) (string, error) { return s.jwt, nil }
-func (staticToken) Describe() string                       { return "the login's ID token" }
+func (staticToken) Describe() string                        { return "the login's ID token" }
 
 // noDisplay reports whether no browser can be shown here: no $BROWSER, and an SSH
 // session or, on Linux and the BSDs, no X11 or Wayland display.
