@@ -5,10 +5,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +18,9 @@ import (
 
 	"github.com/cwcreds/cwcreds/internal/browsertest"
 	"github.com/cwcreds/cwcreds/internal/emulator/devop"
+	"github.com/cwcreds/cwcreds/internal/emulator/devsaml"
 	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
+	"github.com/cwcreds/cwcreds/internal/login"
 )
 
 const devPassword = "dev-password-for-tests"
@@ -222,4 +226,79 @@ func (s *loginScene) loggedIn(t *testing.T) {
 	if !strings.Contains(r.stdout, `"login": "stored"`) {
 		t.Fatalf("status:\n%s", r.stdout)
 	}
+}
+
+// A SAML login through a real browser: the dev IdP's login page, its response
+// posted to cwcreds's loopback ACS, keys S3 accepts; once they are gone, SAML
+// has no refresh, so credential-process asks for a new login in one line.
+func TestSAMLLoginThroughABrowser(t *testing.T) {
+	bin := buildCwcreds(t)
+	w := newWorld(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp, err := devsaml.New(devsaml.Config{Password: devPassword}, ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	go func() { _ = idp.Serve(ctx) }()
+	acsPort := freePort(t)
+	acsURL, err := login.SAMLLoginACSURL(net.JoinHostPort("127.0.0.1", strconv.Itoa(acsPort)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	configID, err := devsaml.Register(w.emu, idp, acsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.addSecret(devPassword)
+	w.writeProfiles(fmt.Sprintf("  sso:\n    source: {type: saml_login, idp_metadata_url: %s, config_id: %s, acs_port: %d}\n    propagation_delay: 0s\n",
+		idp.MetadataURL(), configID, acsPort))
+	s := &loginScene{w: w, bin: bin, browser: browsertest.Start(t), shim: browsertest.NewShim(t)}
+
+	cmd, stdout, stderr := s.start(t, "login", "--profile", "sso")
+	url, err := s.shim.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.browser.Open(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.browser.LogIn(ctx, devsaml.UserName, devPassword); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.browser.WaitText(ctx, "succeeded"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("login: %v\nstderr:\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout.String(), "logged in to profile sso with role") {
+		t.Fatalf("stdout %q", stdout)
+	}
+	s.w.checkLeaks("login's stderr", stderr.String())
+	out := w.processOutput(w.mustRun(nil, bin, "credential-process", "--profile", "sso").stdout)
+	if secret, state := w.emu.ResolveKey(out.AccessKeyID); state != s3emu.KeyValid || secret != out.SecretAccessKey {
+		t.Fatalf("S3 sees the keys as %s", state)
+	}
+	if err := os.Remove(w.cacheFile("sso")); err != nil {
+		t.Fatal(err)
+	}
+	r := w.runProc(ctx, nil, nil, bin, "credential-process", "--profile", "sso")
+	if r.code == 0 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "run `cwcreds login --profile sso`") {
+		t.Fatalf("after the keys are gone: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
