@@ -114,7 +114,12 @@ func runDevEmulator(ctx context.Context, env Env, o *devEmulatorOptions) error {
 		return err
 	}
 
-	exports := append(emulatorExports(emu, tokenFile), pidExport("CWCREDS_EMULATOR_PID", os.Getpid()))
+	logins, err := startDevLogins(ctx, emu, stateDir, tokenFile, o.propagationDelay, env.Getenv, clock, logger)
+	if err != nil {
+		return err
+	}
+	exports := append(emulatorExports(emu, tokenFile), logins.exports()...)
+	exports = append(exports, pidExport("CWCREDS_EMULATOR_PID", os.Getpid()))
 	if err := writeExports(env.Stdout, exports); err != nil {
 		return err
 	}

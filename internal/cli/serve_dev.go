@@ -45,11 +45,12 @@ type devServe struct {
 	tokenFile  string
 	configPath string
 	writer     *tokenFileWriter
+	logins     *devLogins
 }
 
 // startDev starts the emulator and writes the token file and the config into a
 // new temporary folder, which close removes.
-func startDev(ctx context.Context, o *serveOptions, log *zap.Logger, clock clockwork.Clock) (*devServe, error) {
+func startDev(ctx context.Context, o *serveOptions, log *zap.Logger, clock clockwork.Clock, getenv func(string) string) (*devServe, error) {
 	emu, err := emulator.New(emulator.Config{Clock: clock, Logger: log.Named("emulator"), KeyPropagationDelay: o.emulatorPropagation})
 	if err != nil {
 		return nil, fmt.Errorf("could not create the emulator: %w", err)
@@ -62,6 +63,10 @@ func startDev(ctx context.Context, o *serveOptions, log *zap.Logger, clock clock
 	}
 	s := &devServe{o: o, log: log, clock: clock, emu: emu, stopEmu: stopEmu}
 	if err := s.writeState(); err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.logins, err = startDevLogins(emuCtx, emu, s.stateDir, s.tokenFile, o.emulatorPropagation, getenv, clock, log); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -209,6 +214,7 @@ func (s *devServe) printExports(d *daemon, url string) error {
 		{"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", d.tokenPath},
 	}
 	vars = append(vars, emulatorExports(s.emu, s.tokenFile)...)
+	vars = append(vars, s.logins.exports()...)
 	vars = append(vars, pidExport("CWCREDS_SERVE_PID", os.Getpid()))
 	for _, name := range awsCredentialVars {
 		if d.env.Getenv(name) != "" {

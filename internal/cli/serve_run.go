@@ -30,7 +30,7 @@ func runServe(ctx context.Context, env Env, o *serveOptions, reload <-chan os.Si
 	d := &daemon{env: env, o: o, log: log, clock: clock, getenv: env.Getenv, load: func() (*config.Config, error) { return o.load(env) }}
 	var dev *devServe
 	if o.dev {
-		if dev, err = startDev(ctx, o, log, clock); err != nil {
+		if dev, err = startDev(ctx, o, log, clock, env.Getenv); err != nil {
 			return err
 		}
 		defer dev.close()

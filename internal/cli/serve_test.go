@@ -488,7 +488,7 @@ func TestRunTasks(t *testing.T) {
 func TestDevConfig(t *testing.T) {
 	t.Parallel()
 	o := &serveOptions{emulatorListen: "127.0.0.1:0", emulatorS3Listen: "127.0.0.1:0", emulatorPropagation: 0}
-	s, err := startDev(t.Context(), o, zap.NewNop(), clockwork.NewRealClock())
+	s, err := startDev(t.Context(), o, zap.NewNop(), clockwork.NewRealClock(), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,13 +528,13 @@ func TestServeDev(t *testing.T) {
 	}
 	for _, name := range []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_ENDPOINT_URL_S3",
 		"AWS_REGION", "AWS_DEFAULT_REGION", "CWCREDS_API_ENDPOINT", "CWCREDS_ORG_ID", "CW_API_TOKEN", "CWCREDS_DEV_OIDC_ISSUER",
-		"CWCREDS_TOKEN_FILE", "CWCREDS_EMULATOR", "CWCREDS_PROPAGATION_DELAY", "CWCREDS_SERVE_PID"} {
+		"CWCREDS_TOKEN_FILE", "CWCREDS_EMULATOR", "CWCREDS_PROPAGATION_DELAY", "CWCREDS_SERVE_PID", "CWCREDS_CONFIG", devPasswordVar} {
 		if exports[name] == "" {
 			t.Errorf("%s is not exported", name)
 		}
 	}
-	if len(exports) != 13 {
-		t.Errorf("%d variables exported, want 13: %v", len(exports), exports)
+	if len(exports) != 15 {
+		t.Errorf("%d variables exported, want 15: %v", len(exports), exports)
 	}
 	uri := exports["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
 	if !strings.HasPrefix(uri, "http://127.0.0.1:") || !strings.HasSuffix(uri, "/v1/credentials") || strings.HasSuffix(uri, ":9911/v1/credentials") {
