@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -164,8 +165,16 @@ func (r *samlRig) idpForm(startURL string) *devsaml.Form {
 // post submits the response form to the ACS and returns the page.
 func (r *samlRig) post(form *devsaml.Form) string {
 	r.t.Helper()
-	body, _, _ := devsaml.Submit(r.ctx, newBrowser(r.t), form)
-	return string(body)
+	// A loaded machine may not have the ACS listening yet: retry a refused
+	// connection (a refusal page comes with an error too, and is the answer).
+	for try := 1; ; try++ {
+		body, _, err := devsaml.Submit(r.ctx, newBrowser(r.t), form)
+		if !errors.Is(err, syscall.ECONNREFUSED) || try == 5 || r.ctx.Err() != nil {
+			return string(body)
+		}
+		r.t.Logf("posting to the ACS: %v; trying again", err)
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // secretParts are pieces of a response that must never appear in an error or log.
