@@ -2,8 +2,16 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -11,6 +19,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/config"
 	"github.com/cwcreds/cwcreds/internal/creds"
 	"github.com/cwcreds/cwcreds/internal/fastpath"
+	"github.com/cwcreds/cwcreds/internal/fileutil"
 	"github.com/cwcreds/cwcreds/internal/logging"
 )
 
@@ -69,10 +78,12 @@ func runCredentialProcess(ctx context.Context, env Env, o *credentialProcessOpti
 	c, err := cachedCredentials(ctx, env, p, logger)
 	if err != nil {
 		var le *loginRequiredError
-		if errors.As(err, &le) {
-			tellTTY(o.openTTY, le.Error())
+		if !errors.As(err, &le) {
+			return err
 		}
-		return err
+		if c, err = o.logInHere(ctx, env, p, le, logger); err != nil {
+			return err
+		}
 	}
 	out, err := creds.ProcessJSON(c)
 	if err != nil {
@@ -105,4 +116,50 @@ func (o *credentialProcessOptions) remember(env Env, rec *fastpath.Recorder, cfg
 	}
 	res := fastpath.Resolution{Key: cacheKey(p, rec.Getenv, rec.ReadFile), CacheDir: p.CacheDir, Policy: policyOf(p)}
 	return fastpath.Remember(env.Getenv, o.configPath, o.overrides.Profile, rec, res, workDir)
+}
+
+// logInHere runs the login a profile needs on the terminal, when there is one:
+// the AWS CLI and SDKs swallow a credential_process's stderr, so the URL and code
+// go to /dev/tty. Without a terminal it fails at once with le's one-line hint.
+// One login per profile across processes: ten AWS calls starting at once take
+// turns on a lock, and those that get it after a login has cached keys use them.
+func (o *credentialProcessOptions) logInHere(ctx context.Context, env Env, p *config.Profile, le *loginRequiredError, logger *zap.Logger) (creds.Credentials, error) {
+	if p.Source.Type != config.SourceOIDCRefresh && p.Source.Type != config.SourceSAMLLogin {
+		tellTTY(o.openTTY, le.Error())
+		return creds.Credentials{}, le
+	}
+	tty, err := o.openTTY()
+	if err != nil {
+		return creds.Credentials{}, le
+	}
+	defer tty.Close()
+	store, err := diskStore(p, logger, nil)
+	if err != nil {
+		return creds.Credentials{}, err
+	}
+	if err := fileutil.EnsurePrivateDir(p.CacheDir); err != nil {
+		return creds.Credentials{}, fmt.Errorf("cache folder: %w", err)
+	}
+	sum := sha256.Sum256([]byte(p.Name))
+	lock := flock.New(filepath.Join(p.CacheDir, "login-"+hex.EncodeToString(sum[:8])+".lock"),
+		flock.SetPermissions(0o600), flock.SetFlag(os.O_CREATE|os.O_RDONLY|fileutil.NoBlockFlags))
+	defer lock.Close()
+	lctx, cancel := context.WithTimeout(ctx, DefaultLoginTimeout+30*time.Second)
+	defer cancel()
+	if ok, err := lock.TryLockContext(lctx, 100*time.Millisecond); !ok {
+		if ctx.Err() != nil {
+			return creds.Credentials{}, fmt.Errorf("gave up waiting for the login of profile %q: %w", p.Name, ctx.Err())
+		}
+		return creds.Credentials{}, fmt.Errorf("could not wait for another login of profile %q (lock %s): %v", p.Name, lock.Path(), err)
+	}
+	defer func() { _ = lock.Unlock() }()
+	if _, ok := store.Fresh(processCacheKey(env, p), policyOf(p)); !ok { // nobody logged in meanwhile
+		fmt.Fprintf(tty, "cwcreds: profile %s needs a login (%s)\n", p.Name, le.reason)
+		loginEnv := env
+		loginEnv.Stdout, loginEnv.Stderr = io.Discard, tty
+		if err := runLogin(ctx, loginEnv, &loginOptions{profileFlags: o.profileFlags, timeout: DefaultLoginTimeout, logLevel: "error"}); err != nil {
+			return creds.Credentials{}, err
+		}
+	}
+	return cachedCredentials(ctx, env, p, logger)
 }

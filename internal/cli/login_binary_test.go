@@ -302,3 +302,62 @@ func freePort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// Ten AWS calls starting at once on a laptop with no login: each runs
+// credential-process with a terminal (a pty, as in a shell); exactly one browser
+// opens, and all ten get keys from that one login.
+func TestCredentialProcessLogsInOnceForAll(t *testing.T) {
+	bin := buildCwcreds(t)
+	s := newLoginScene(t, bin, devop.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const n = 10
+	type out struct {
+		text string
+		err  error
+	}
+	results := make(chan out, n)
+	for range n {
+		go func() {
+			// pty.spawn gives the process a controlling terminal, whose output
+			// (the login's URL and the JSON) comes back on python's stdout.
+			cmd := exec.CommandContext(ctx, "python3", "-c", "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)",
+				bin, "credential-process", "--profile", "laptop")
+			cmd.Env = s.w.environWithout([]string{"DISPLAY", "WAYLAND_DISPLAY"}, "BROWSER="+s.shim.Command)
+			b, err := cmd.Output()
+			results <- out{string(b), err}
+		}()
+	}
+	url, err := s.shim.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.browser.Open(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.browser.LogIn(ctx, "dev", devPassword); err != nil {
+		t.Fatal(err)
+	}
+	keyOf := regexp.MustCompile(`"AccessKeyId":"(CW[A-Z0-9]+)"`)
+	var keys []string
+	for range n {
+		r := <-results
+		m := keyOf.FindStringSubmatch(r.text)
+		if r.err != nil || m == nil {
+			t.Fatalf("credential-process: %v\n%s", r.err, r.text)
+		}
+		keys = append(keys, m[1])
+		s.w.checkLeaks("the terminal", r.text)
+	}
+	if got := len(s.shim.URLs()); got != 1 {
+		t.Fatalf("%d browser windows for %d calls, want 1", got, n)
+	}
+	for _, k := range keys {
+		if k != keys[0] {
+			t.Fatalf("calls got different keys: %v", keys)
+		}
+	}
+	if got := s.w.exchanges(); got != 1 {
+		t.Fatalf("%d exchanges, want the login's one", got)
+	}
+}
