@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -252,7 +253,7 @@ func runSAMLLogin(ctx context.Context, env Env, o *loginOptions, p *config.Profi
 			}
 			return opener.Open(ctx, url)
 		},
-		PickRole: pickSAMLRole(env, cmp.Or(o.role, s.Role)),
+		PickRole: pickSAMLRole(env.Stdin, env.Stderr, isTerminal(env.Stdin), cmp.Or(o.role, s.Role)),
 		Timeout:  o.timeout,
 		Logger:   logger,
 	})
@@ -281,22 +282,22 @@ func readIDPMetadata(path string) ([]byte, error) {
 	return data, nil
 }
 
-// pickSAMLRole takes role when given; else the only role; else, on a terminal,
-// asks which one.
-func pickSAMLRole(env Env, role string) func(context.Context, []string) (string, error) {
+// pickSAMLRole takes role when given; else the only role; else, when in is a
+// terminal (interactive), asks on out which one.
+func pickSAMLRole(in io.Reader, out io.Writer, interactive bool, role string) func(context.Context, []string) (string, error) {
 	if role != "" {
 		return login.SAMLLoginRole(role)
 	}
 	return func(ctx context.Context, roles []string) (string, error) {
-		if len(roles) == 1 || !isTerminal(env.Stdin) {
+		if len(roles) == 1 || !interactive {
 			return login.SAMLLoginOnlyRole(ctx, roles)
 		}
-		fmt.Fprintln(env.Stderr, "The SAML assertion carries several CoreWeave roles:")
+		fmt.Fprintln(out, "The SAML assertion carries several CoreWeave roles:")
 		for i, r := range roles {
-			fmt.Fprintf(env.Stderr, "  %d) %s\n", i+1, r)
+			fmt.Fprintf(out, "  %d) %s\n", i+1, r)
 		}
-		fmt.Fprint(env.Stderr, "Take which one? ")
-		line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+		fmt.Fprint(out, "Take which one? ")
+		line, err := bufio.NewReader(in).ReadString('\n')
 		n, perr := strconv.Atoi(strings.TrimSpace(line))
 		if err != nil || perr != nil || n < 1 || n > len(roles) {
 			return "", fmt.Errorf("no role chosen: answer with a number from 1 to %d, or pass --role", len(roles))
