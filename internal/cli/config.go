@@ -71,7 +71,6 @@ func newConfigShowCommand(env Env) *cobra.Command {
 			return err
 		},
 	}
-	o.addFlags(cmd)
-	o.addOverrideFlags(cmd)
+	o.addProfileFlags(cmd)
 	return cmd
 }

@@ -47,8 +47,7 @@ func newConfigureCommand(env Env) *cobra.Command {
 			return runConfigure(env, o)
 		},
 	}
-	o.addFlags(cmd)
-	o.addOverrideFlags(cmd)
+	o.addProfileFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.awsProfile, "aws-profile", "", "name of the profile in the AWS config file (default: the cwcreds profile's name)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the change as a diff and write nothing")

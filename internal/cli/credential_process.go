@@ -40,8 +40,10 @@ func newCredentialProcessCommand(env Env) *cobra.Command {
 			"Keys are cached on disk (0600, in the cache folder) and shared by every process:\n" +
 			"a warm cache answers without any network call, and many processes starting at\n" +
 			"once with a cold cache make a single exchange between them.\n\n" +
-			"When only an interactive login can help, it says so on the terminal (/dev/tty,\n" +
-			"since the AWS CLI hides stderr) and fails at once with the command to run.\n" +
+			"When the profile needs a login (cwcreds login) and a terminal is reachable, it\n" +
+			"runs the login there, on /dev/tty since the AWS CLI hides stderr, once for all\n" +
+			"the processes waiting on it; without a terminal it fails at once with the\n" +
+			"command to run.\n" +
 			"Nothing but the JSON is ever written to stdout; errors are one line on stderr.\n\n" +
 			"cwcreds-credential-process, installed beside cwcreds, takes --profile and --config\n" +
 			"and gives the same answer from a warm cache several times faster: it links only\n" +
@@ -54,8 +56,7 @@ func newCredentialProcessCommand(env Env) *cobra.Command {
 			return runCredentialProcess(cmd.Context(), env, o)
 		},
 	}
-	o.addFlags(cmd)
-	o.addOverrideFlags(cmd)
+	o.addProfileFlags(cmd)
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "error", "log level on stderr: debug, info, warn or error (the AWS CLI shows stderr only when the command fails)")
 	return cmd
 }

@@ -37,8 +37,7 @@ func newEnvCommand(env Env) *cobra.Command {
 			return runEnv(cmd.Context(), env, o)
 		},
 	}
-	o.addFlags(cmd)
-	o.addOverrideFlags(cmd)
+	o.addProfileFlags(cmd)
 	cmd.Flags().StringVarP(&o.format, "format", "f", creds.FormatSh, "output format: "+strings.Join(creds.EnvFormats(), ", "))
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
 	return cmd

@@ -50,8 +50,7 @@ func newExecCommand(env Env) *cobra.Command {
 	}
 	// Everything after the command's name belongs to the command, `--` or not.
 	cmd.Flags().SetInterspersed(false)
-	o.addFlags(cmd)
-	o.addOverrideFlags(cmd)
+	o.addProfileFlags(cmd)
 	cmd.Flags().BoolVar(&o.server, "server", false, "serve keys to the command from a private container-credentials endpoint that keeps them fresh")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
 	return cmd

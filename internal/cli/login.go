@@ -68,8 +68,7 @@ func newLoginCommand(env Env) *cobra.Command {
 			return runLogin(cmd.Context(), env, o)
 		},
 	}
-	o.addFlags(cmd)
-	o.addOverrideFlags(cmd)
+	o.addProfileFlags(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&o.device, "device", false, "use the device code flow (chosen by itself when there is no display)")
 	fl.BoolVar(&o.noBrowser, "no-browser", false, "only print the login URL; do not open a browser")

@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"net"
 	"net/url"
 	"os"
 	"sync/atomic"
@@ -14,21 +13,14 @@ import (
 	"github.com/cwcreds/cwcreds/internal/browsertest"
 	"github.com/cwcreds/cwcreds/internal/emulator/devop"
 	"github.com/cwcreds/cwcreds/internal/emulator/devop/devoptest"
+	"github.com/cwcreds/cwcreds/internal/emulator/emutest"
 )
 
 // benchLogin is a world with the dev OpenID provider and a laptop profile whose
 // $BROWSER is a shim the benchmark plays the browser for.
 func benchLogin(b *testing.B) (*world, *browsertest.Shim) {
 	w := newWorld(b)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	op, err := devop.Start(ln, devop.Config{Password: devPassword})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = op.Close() })
+	op := emutest.StartDevOP(b, devop.Config{Password: devPassword})
 	op.TrustedBy(w.emu)
 	w.writeProfiles("  laptop:\n    source: {type: oidc_refresh, issuer: " + op.Issuer() + ", client_id: " + op.ClientID() + "}\n    propagation_delay: 0s\n")
 	shim := browsertest.NewShim(b)

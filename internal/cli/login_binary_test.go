@@ -19,6 +19,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/browsertest"
 	"github.com/cwcreds/cwcreds/internal/emulator/devop"
 	"github.com/cwcreds/cwcreds/internal/emulator/devsaml"
+	"github.com/cwcreds/cwcreds/internal/emulator/emutest"
 	"github.com/cwcreds/cwcreds/internal/emulator/s3emu"
 	"github.com/cwcreds/cwcreds/internal/login"
 )
@@ -37,16 +38,8 @@ type loginScene struct {
 
 func newLoginScene(t *testing.T, bin string, cfg devop.Config) *loginScene {
 	w := newWorld(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg.Password = devPassword
-	op, err := devop.Start(ln, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = op.Close() })
+	op := emutest.StartDevOP(t, cfg)
 	op.TrustedBy(w.emu)
 	w.addSecret(devPassword)
 	w.writeProfiles("  laptop:\n    source: {type: oidc_refresh, issuer: " + op.Issuer() + ", client_id: " + op.ClientID() + "}\n    propagation_delay: 0s\n")
@@ -234,17 +227,9 @@ func (s *loginScene) loggedIn(t *testing.T) {
 func TestSAMLLoginThroughABrowser(t *testing.T) {
 	bin := buildCwcreds(t)
 	w := newWorld(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	idp, err := devsaml.New(devsaml.Config{Password: devPassword}, ln)
-	if err != nil {
-		t.Fatal(err)
-	}
+	idp := emutest.StartDevSAML(t, devsaml.Config{Password: devPassword})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	go func() { _ = idp.Serve(ctx) }()
 	acsPort := freePort(t)
 	acsURL, err := login.SAMLLoginACSURL(net.JoinHostPort("127.0.0.1", strconv.Itoa(acsPort)))
 	if err != nil {

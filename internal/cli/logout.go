@@ -35,8 +35,7 @@ func newLogoutCommand(env Env) *cobra.Command {
 			return runLogout(cmd.Context(), env, o)
 		},
 	}
-	o.addFlags(cmd)
-	o.addOverrideFlags(cmd)
+	o.addProfileFlags(cmd)
 	cmd.Flags().BoolVar(&o.all, "all", false, "log out of every profile")
 	cmd.Flags().BoolVar(&o.revoke, "revoke", false, "also revoke the removed keys through the CoreWeave API (needs an API token)")
 	return cmd

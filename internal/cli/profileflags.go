@@ -20,6 +20,13 @@ func (f *profileFlags) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.overrides.Profile, "profile", "", "profile to use (default $"+config.EnvProfile+", else the file's default_profile, else \"default\")")
 }
 
+// addProfileFlags adds --config, --profile and the flags that override the
+// global settings: what every command working on one profile takes.
+func (f *profileFlags) addProfileFlags(cmd *cobra.Command) {
+	f.addFlags(cmd)
+	f.addOverrideFlags(cmd)
+}
+
 // addConfigFlag adds --config alone, for commands that work on every profile.
 func (f *profileFlags) addConfigFlag(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.configPath, "config", "", "config file (default $"+config.EnvConfig+", else $XDG_CONFIG_HOME/cwcreds/config.yaml)")

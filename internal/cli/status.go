@@ -35,8 +35,7 @@ func newStatusCommand(env Env) *cobra.Command {
 			return runStatus(env, o)
 		},
 	}
-	o.addFlags(cmd)
-	o.addOverrideFlags(cmd)
+	o.addProfileFlags(cmd)
 	cmd.Flags().Lookup("profile").Usage = "show only this profile (default: every profile)"
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	return cmd

@@ -12,13 +12,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/crewjam/saml"
 	"github.com/jonboulle/clockwork"
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
+	"github.com/cwcreds/cwcreds/internal/samlreplay"
 )
 
 // samlTrust holds the org's SAML configurations (IdP entity id + signing
@@ -26,7 +26,7 @@ import (
 type samlTrust struct {
 	orgID  string
 	clock  clockwork.Clock
-	replay *replayCache
+	replay *samlreplay.Cache
 
 	mu      sync.Mutex
 	configs map[string]samlConfig
@@ -42,7 +42,7 @@ func newSAMLTrust(orgID string, clock clockwork.Clock) *samlTrust {
 	return &samlTrust{
 		orgID:   orgID,
 		clock:   clock,
-		replay:  &replayCache{clock: clock, seen: map[string]time.Time{}},
+		replay:  samlreplay.New(clock),
 		configs: map[string]samlConfig{},
 	}
 }
@@ -241,27 +241,4 @@ func classifySAMLError(err error, audience string) *apiError {
 		return unauthenticated("malformed SAML response")
 	}
 	return unauthenticated("invalid SAML response")
-}
-
-// replayCache remembers accepted assertion ids until they would expire anyway.
-type replayCache struct {
-	clock clockwork.Clock
-	mu    sync.Mutex
-	seen  map[string]time.Time
-}
-
-func (c *replayCache) Consume(assertionID string, expiresAt time.Time) error {
-	now := c.clock.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, until := range c.seen {
-		if now.After(until) {
-			delete(c.seen, id)
-		}
-	}
-	if _, ok := c.seen[assertionID]; ok {
-		return saml.ErrAssertionReplayed
-	}
-	c.seen[assertionID] = expiresAt
-	return nil
 }

@@ -16,13 +16,14 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/cwcreds/cwcreds/internal/emulator/devop"
+	"github.com/cwcreds/cwcreds/internal/emulator/emutest"
 	"github.com/cwcreds/cwcreds/internal/exchange"
 )
 
 func TestAuthCodeLoginThenRefreshThenRevoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p := startOP(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	o := newBrowserOpener(devPassword)
 	o.watchRedirects(nil)
 	out := newLines(t)
@@ -83,7 +84,7 @@ func TestAuthCodeLoginThenRefreshThenRevoke(t *testing.T) {
 func TestAuthCodeWrongState(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p := startOP(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	o := newBrowserOpener(devPassword)
 	o.watchRedirects(func(u *url.URL) *url.URL {
 		if u.Hostname() != "127.0.0.1" || u.Path != DefaultRedirectPath {
@@ -110,7 +111,7 @@ func TestAuthCodeWrongState(t *testing.T) {
 func TestAuthCodeWrongNonce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p := startOP(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	o := newBrowserOpener(devPassword)
 	o.watchRedirects(nil)
 	o.rewriteAuth = func(u *url.URL) { // the IdP signs another nonce into the ID token
@@ -132,7 +133,7 @@ func TestAuthCodeWrongNonce(t *testing.T) {
 func TestAuthCodeExpiredIDToken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p := startOP(t, devop.Config{IDTokenLifetime: time.Minute})
+	p := emutest.StartDevOP(t, devop.Config{IDTokenLifetime: time.Minute})
 	o := newBrowserOpener(devPassword)
 	o.watchRedirects(nil)
 	cfg := configFor(p)
@@ -149,7 +150,7 @@ func TestAuthCodeExpiredIDToken(t *testing.T) {
 func TestAuthCodeDeniedAtTheProvider(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p := startOP(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	o := newBrowserOpener(devPassword)
 	o.watchRedirects(func(u *url.URL) *url.URL {
 		if u.Hostname() != "127.0.0.1" || u.Path != DefaultRedirectPath {
@@ -170,7 +171,7 @@ func TestAuthCodeDeniedAtTheProvider(t *testing.T) {
 }
 
 func TestAuthCodeTimesOutWithNoBrowser(t *testing.T) {
-	p := startOP(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
 	out := newLines(t)
@@ -197,7 +198,7 @@ func TestAuthCodeFixedPortAndOpenerFailure(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p := startOP(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	o := newBrowserOpener(devPassword)
 	o.watchRedirects(nil)
 	out := newLines(t)
@@ -231,8 +232,8 @@ func TestAuthCodeFixedPortAndOpenerFailure(t *testing.T) {
 func TestIDTokenFromAnotherIssuerOrForAnotherAudience(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	a := startOP(t, devop.Config{})
-	b := startOP(t, devop.Config{}) // same client id, another issuer
+	a := emutest.StartDevOP(t, devop.Config{})
+	b := emutest.StartDevOP(t, devop.Config{}) // same client id, another issuer
 	o := newBrowserOpener(devPassword)
 	o.watchRedirects(nil)
 	fromB, err := AuthCode(ctx, configFor(b), AuthCodeOptions{Out: newLines(t), Opener: o})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cwcreds/cwcreds/internal/emulator/devop"
 	"github.com/cwcreds/cwcreds/internal/emulator/devop/devoptest"
+	"github.com/cwcreds/cwcreds/internal/emulator/emutest"
 )
 
 type deviceRun struct {
@@ -35,7 +36,7 @@ func startDevice(t *testing.T, ctx context.Context, cfg Config) (*lines, chan de
 func TestDeviceLogin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p := startOP(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	out, done := startDevice(t, ctx, configFor(p))
 
 	first := out.waitFor(t, ctx, "To log in, open "+p.Issuer()+"/device and enter the code ")
@@ -61,7 +62,7 @@ func TestDeviceLogin(t *testing.T) {
 func TestDeviceLoginDenied(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p := startOP(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	out, done := startDevice(t, ctx, configFor(p))
 	complete := strings.TrimPrefix(out.waitFor(t, ctx, "or open "), "or open ")
 	if _, err := devoptest.New(devop.UserName, devPassword).ApproveDevice(ctx, complete, false); err != nil {
@@ -77,7 +78,7 @@ func TestDeviceLoginDenied(t *testing.T) {
 func TestDeviceCodeExpires(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	p := startOP(t, devop.Config{DeviceCodeLifetime: 2 * time.Second})
+	p := emutest.StartDevOP(t, devop.Config{DeviceCodeLifetime: 2 * time.Second})
 	_, done := startDevice(t, ctx, configFor(p))
 	r := <-done
 	if !errors.Is(r.err, ErrExpired) {
@@ -87,7 +88,7 @@ func TestDeviceCodeExpires(t *testing.T) {
 }
 
 func TestDeviceLoginTimesOut(t *testing.T) {
-	p := startOP(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
 	defer cancel()
 	_, done := startDevice(t, ctx, configFor(p))
@@ -99,7 +100,7 @@ func TestDeviceLoginTimesOut(t *testing.T) {
 }
 
 func TestDeviceLoginIssuerDown(t *testing.T) {
-	p := startOP(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	cfg := configFor(p)
 	_ = p.Close()
 	_, err := Device(t.Context(), cfg, DeviceOptions{})
@@ -166,7 +167,7 @@ func TestDeviceLoginSlowsDownWhenTold(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	p := startOP(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	tr := &pollTwice{base: http.DefaultTransport}
 	cfg := configFor(p)
 	cfg.HTTPClient = &http.Client{Transport: tr}

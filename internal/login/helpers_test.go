@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -13,28 +12,10 @@ import (
 
 	"github.com/cwcreds/cwcreds/internal/emulator/devop"
 	"github.com/cwcreds/cwcreds/internal/emulator/devop/devoptest"
+	"github.com/cwcreds/cwcreds/internal/emulator/emutest"
 )
 
-const devPassword = "a-dev-password"
-
-func startOP(t *testing.T, cfg devop.Config) *devop.Provider {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Password = devPassword
-	if cfg.DevicePollInterval == 0 {
-		cfg.DevicePollInterval = time.Second
-	}
-	p, err := devop.Start(ln, cfg)
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	return p
-}
+const devPassword = emutest.Password
 
 func configFor(p *devop.Provider) Config {
 	return Config{Issuer: p.Issuer(), ClientID: p.ClientID()}

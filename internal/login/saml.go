@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
+	"github.com/cwcreds/cwcreds/internal/samlreplay"
 )
 
 // SAMLLoginDefaultTimeout is how long a SAML login waits for the IdP's response.
@@ -80,7 +81,7 @@ type SAMLLogin struct {
 	timeout  time.Duration
 	clock    clockwork.Clock
 	log      *zap.Logger
-	replay   *samlLoginReplayCache
+	replay   *samlreplay.Cache
 }
 
 // NewSAMLLogin checks cfg and returns the login.
@@ -121,7 +122,7 @@ func NewSAMLLogin(cfg SAMLLoginConfig) (*SAMLLogin, error) {
 		timeout:  cfg.Timeout,
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
-		replay:   newSAMLLoginReplayCache(cfg.Clock),
+		replay:   samlreplay.New(cfg.Clock),
 	}
 	probe := &saml.ServiceProvider{IDPMetadata: cfg.IDPMetadata}
 	for _, b := range []string{saml.HTTPRedirectBinding, saml.HTTPPostBinding} {

@@ -178,7 +178,7 @@ func (h *samlACS) validate(w http.ResponseWriter, r *http.Request) (SAMLLoginRes
 	// A response whose assertion this SAMLLogin accepted before is refused as a
 	// replay before anything else would refuse it for another reason. The ids
 	// are read unverified: this can only refuse, never accept.
-	if h.login.replay.seenAny(unverifiedAssertionIDs(doc)) {
+	if h.login.replay.SeenAny(unverifiedAssertionIDs(doc)) {
 		return SAMLLoginResult{}, refused(SAMLLoginRefusedReplayed, "this SAML response was already used for a login; log in again")
 	}
 	assertion, err := h.sp.ParseResponse(r, []string{h.requestID})
@@ -304,46 +304,6 @@ func unverifiedAssertionIDs(doc []byte) []string {
 			}
 		}
 	}
-}
-
-// samlLoginReplayCache is a SAMLLogin's record of accepted assertion ids
-// (saml.AssertionReplayCache), kept until they would expire anyway.
-type samlLoginReplayCache struct {
-	clock interface{ Now() time.Time }
-	mu    sync.Mutex
-	seen  map[string]time.Time
-}
-
-func newSAMLLoginReplayCache(clock interface{ Now() time.Time }) *samlLoginReplayCache {
-	return &samlLoginReplayCache{clock: clock, seen: map[string]time.Time{}}
-}
-
-// Consume implements saml.AssertionReplayCache.
-func (c *samlLoginReplayCache) Consume(id string, expiresAt time.Time) error {
-	now := c.clock.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, until := range c.seen {
-		if now.After(until) {
-			delete(c.seen, k)
-		}
-	}
-	if _, ok := c.seen[id]; ok {
-		return saml.ErrAssertionReplayed
-	}
-	c.seen[id] = expiresAt
-	return nil
-}
-
-func (c *samlLoginReplayCache) seenAny(ids []string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, id := range ids {
-		if _, ok := c.seen[id]; ok {
-			return true
-		}
-	}
-	return false
 }
 
 func setPageHeaders(h http.Header) {

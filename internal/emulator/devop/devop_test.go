@@ -3,7 +3,6 @@ package devop_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,34 +17,10 @@ import (
 	"github.com/cwcreds/cwcreds/internal/emulator"
 	"github.com/cwcreds/cwcreds/internal/emulator/devop"
 	"github.com/cwcreds/cwcreds/internal/emulator/devop/devoptest"
+	"github.com/cwcreds/cwcreds/internal/emulator/emutest"
 )
 
-const password = "dev-password-for-tests"
-
-func start(t *testing.T, cfg devop.Config) *devop.Provider {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Password == "" {
-		cfg.Password = password
-	}
-	if cfg.DevicePollInterval == 0 {
-		cfg.DevicePollInterval = time.Second
-	}
-	p, err := devop.Start(ln, cfg)
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return p
-}
+const password = emutest.Password
 
 // redirectCatcher is the client's loopback redirect target: it records the query.
 type redirectCatcher struct {
@@ -103,7 +78,7 @@ func login(t *testing.T, ctx context.Context, p *devop.Provider, conf *oauth2.Co
 }
 
 func TestLoginPageIsAPlainForm(t *testing.T) {
-	p := start(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	c := catchRedirect(t)
 	conf, _ := oauthConfig(t, t.Context(), p, c.url)
 	u := conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
@@ -150,7 +125,7 @@ func TestLoginPageIsAPlainForm(t *testing.T) {
 
 func TestAuthCodePKCERefreshRotationAndRevoke(t *testing.T) {
 	ctx := t.Context()
-	p := start(t, devop.Config{IDTokenLifetime: 2 * time.Minute, AccessTokenLifetime: 90 * time.Second})
+	p := emutest.StartDevOP(t, devop.Config{IDTokenLifetime: 2 * time.Minute, AccessTokenLifetime: 90 * time.Second})
 	c := catchRedirect(t)
 	conf, verifier := oauthConfig(t, ctx, p, c.url)
 	tok := login(t, ctx, p, conf, c, "n0nce-value")
@@ -208,7 +183,7 @@ func isInvalidGrant(err error) bool {
 }
 
 func TestPKCES256Required(t *testing.T) {
-	p := start(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	c := catchRedirect(t)
 	conf, _ := oauthConfig(t, t.Context(), p, c.url)
 	for name, opts := range map[string][]oauth2.AuthCodeOption{
@@ -226,7 +201,7 @@ func TestPKCES256Required(t *testing.T) {
 }
 
 func TestPKCEByPOSTAuthorize(t *testing.T) {
-	p := start(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	c := catchRedirect(t)
 	conf, _ := oauthConfig(t, t.Context(), p, c.url)
 	u, err := url.Parse(conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
@@ -248,7 +223,7 @@ func TestPKCEByPOSTAuthorize(t *testing.T) {
 }
 
 func TestRedirectOnAnyLoopbackPortOnly(t *testing.T) {
-	p := start(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	conf, _ := oauthConfig(t, t.Context(), p, "")
 	for redirect, ok := range map[string]bool{
 		"http://127.0.0.1:1/callback":     true,
@@ -276,7 +251,7 @@ func deviceConf(t *testing.T, p *devop.Provider) *oauth2.Config {
 
 func TestDeviceFlowApproveSlowDownAndDeny(t *testing.T) {
 	ctx := t.Context()
-	p := start(t, devop.Config{DevicePollInterval: 2 * time.Second})
+	p := emutest.StartDevOP(t, devop.Config{DevicePollInterval: 2 * time.Second})
 	conf := deviceConf(t, p)
 	da, err := conf.DeviceAuth(ctx)
 	if err != nil {
@@ -355,7 +330,7 @@ func TestConfigChecks(t *testing.T) {
 
 func TestEmulatorTrustsTheProvider(t *testing.T) {
 	ctx := t.Context()
-	p := start(t, devop.Config{})
+	p := emutest.StartDevOP(t, devop.Config{})
 	c := catchRedirect(t)
 	conf, _ := oauthConfig(t, ctx, p, c.url)
 	raw, _ := login(t, ctx, p, conf, c, "n").Extra("id_token").(string)

@@ -18,34 +18,10 @@ import (
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 	"github.com/cwcreds/cwcreds/internal/emulator"
 	"github.com/cwcreds/cwcreds/internal/emulator/devsaml"
+	"github.com/cwcreds/cwcreds/internal/emulator/emutest"
 )
 
-const password = "dev-password-for-tests"
-
-func startIdP(t *testing.T, cfg devsaml.Config) *devsaml.IdP {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Password == "" {
-		cfg.Password = password
-	}
-	idp, err := devsaml.New(cfg, ln)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- idp.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return idp
-}
+const password = emutest.Password
 
 func browser(t *testing.T) *http.Client {
 	t.Helper()
@@ -57,7 +33,7 @@ func browser(t *testing.T) *http.Client {
 }
 
 func TestLoginPageIsAPlainForm(t *testing.T) {
-	idp := startIdP(t, devsaml.Config{})
+	idp := emutest.StartDevSAML(t, devsaml.Config{})
 	resp, err := http.Get(idp.URL() + "/login")
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +68,7 @@ func TestLoginPageIsAPlainForm(t *testing.T) {
 }
 
 func TestAdminEndpointsAreNotServed(t *testing.T) {
-	idp := startIdP(t, devsaml.Config{})
+	idp := emutest.StartDevSAML(t, devsaml.Config{})
 	for _, p := range []string{"/users/", "/users/dev", "/services/", "/sessions/", "/shortcuts/"} {
 		req, _ := http.NewRequest(http.MethodPut, idp.URL()+p, strings.NewReader(`{"password":"x"}`))
 		resp, err := http.DefaultClient.Do(req)
@@ -152,7 +128,7 @@ func TestRegisteredWithTheEmulatorAndCarriesRoles(t *testing.T) {
 	if err := e.Start(ctx, "127.0.0.1:0", "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	idp := startIdP(t, devsaml.Config{Roles: []string{"dev", "ml-engineers"}, PrincipalName: "dev@example.test"})
+	idp := emutest.StartDevSAML(t, devsaml.Config{Roles: []string{"dev", "ml-engineers"}, PrincipalName: "dev@example.test"})
 	acsURL := "http://127.0.0.1:49153" + cwobject.SAMLLoopbackACSPath
 	if _, err := devsaml.Register(e, idp, "http://example.com:1/saml/acs"); err == nil {
 		t.Fatal("Register took a non-loopback ACS")
