@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -139,7 +138,7 @@ func loginConfig(p *config.Profile, logger *zap.Logger) (login.Config, error) {
 	o := p.Source.OIDCRefresh
 	lc := login.Config{Issuer: o.Issuer, ClientID: o.ClientID, Scopes: o.Scopes, Logger: logger}
 	if o.ClientSecretFile != "" {
-		b, err := os.ReadFile(o.ClientSecretFile)
+		b, err := config.ReadConfigFile(o.ClientSecretFile) // capped, never blocks on a FIFO
 		if err != nil {
 			return login.Config{}, fmt.Errorf("could not read the client secret file %s: %w", o.ClientSecretFile, errors.Unwrap(err))
 		}
