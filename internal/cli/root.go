@@ -89,6 +89,7 @@ func newRootCommand(env Env) *cobra.Command {
 		newStatusCommand(env),
 		newLoginCommand(env),
 		newLogoutCommand(env),
+		newDoctorCommand(env),
 	)
 	root.AddCommand(newServeCommand(env))
 	return root
