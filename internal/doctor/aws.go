@@ -266,7 +266,11 @@ func (r *run) useHint(files awsFiles, current string) string {
 			}
 		}
 	}
-	return fmt.Sprintf("run `cwcreds configure --profile %s`, then export AWS_PROFILE=%s", p, p)
+	name := p
+	if name == current {
+		name = "cwcreds-" + p // the AWS profile in the way keeps its name
+	}
+	return fmt.Sprintf("run `cwcreds configure --profile %s --aws-profile %s`, then export AWS_PROFILE=%s", p, name, name)
 }
 
 // parseCredentialProcess splits a credential_process value and reads the

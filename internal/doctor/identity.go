@@ -102,11 +102,26 @@ func (r *run) checkJWTSource(ctx context.Context, src tokenSource, what string, 
 				detail = claimsDetail(c, now)
 			}
 		}
-		fix := keepFresh
-		if errors.Is(err, exchange.ErrNotJWT) {
-			fix = "it must hold one signed JWT (three base64url parts separated by dots) and nothing else; " + keepFresh
+		prob, fix := err.Error(), keepFresh
+		var e *exchange.Error
+		if errors.As(err, &e) && e.Err != nil {
+			// The source's error is "<what>: <cause>; <hint>": doctor says the
+			// cause as the problem and the hint as the fix.
+			cause, hint, _ := strings.Cut(e.Err.Error(), "; ")
+			switch {
+			case errors.Is(err, exchange.ErrExpired):
+				prob = e.Op // the claims, in the detail, say when
+			case errors.Is(err, exchange.ErrNotJWT):
+				prob = e.Op + ": " + cause
+				fix = "it must hold one signed JWT (three base64url parts separated by dots) and nothing else; " + keepFresh
+			default:
+				prob = e.Op + ": " + cause
+				if hint != "" {
+					fix = hint
+				}
+			}
 		}
-		r.add(problemStep(StepIdentity, titleIdentity, detail, err.Error(), fix))
+		r.add(problemStep(StepIdentity, titleIdentity, detail, prob, fix))
 		return
 	}
 	c, err := exchange.CheckJWT(tok, now)
