@@ -59,10 +59,12 @@ func doctorCases(bin, other string) []doctorCase {
 	return []doctorCase{
 		{name: "all-ok"},
 		{
-			name:  "env-access-key",
-			setup: func(*testing.T, *world) []string { return []string{"AWS_ACCESS_KEY_ID=AKIAEXAMPLEEXAMPLE", "AWS_SECRET_ACCESS_KEY=not-a-real-secret"} },
-			want:  map[string]doctor.Status{doctor.StepAWSEnvironment: problem},
-			says:  map[string]string{doctor.StepAWSEnvironment: "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY"},
+			name: "env-access-key",
+			setup: func(*testing.T, *world) []string {
+				return []string{"AWS_ACCESS_KEY_ID=AKIAEXAMPLEEXAMPLE", "AWS_SECRET_ACCESS_KEY=not-a-real-secret"}
+			},
+			want: map[string]doctor.Status{doctor.StepAWSEnvironment: problem},
+			says: map[string]string{doctor.StepAWSEnvironment: "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY"},
 		},
 		{
 			name: "aws-profile-elsewhere",
