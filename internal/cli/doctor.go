@@ -42,8 +42,13 @@ func newDoctorCommand(env Env) *cobra.Command {
 			"Doctor writes nothing: not the credentials cache, not the config, not the AWS files.\n" +
 			"It mints one set of keys and revokes them when an API token allows it (the profile's\n" +
 			"own api_token source, else $CW_API_TOKEN); otherwise they expire by themselves.\n\n" +
-			"Exit status: 0 when no step has a problem, 1 when one does, 2 for bad flags.",
-		Args: cobra.NoArgs,
+			"Exit status: 0 when no step has a problem, 1 when one does, 2 for bad flags or arguments.",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &exitError{code: doctorExitUsage, err: fmt.Errorf("doctor takes no arguments (got %q): name the profile with --profile", args[0])}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDoctor(cmd.Context(), env, o)
 		},

@@ -33,10 +33,17 @@ const otherVersion = "0.0.1-other"
 func TestDoctorBinary(t *testing.T) {
 	bin := buildCwcreds(t)
 	other := buildOtherVersion(t)
+	// Each case has its own emulator and folders: they run side by side.
 	for _, tc := range doctorCases(bin, other) {
-		t.Run(tc.name, func(t *testing.T) { runDoctorCase(t, bin, other, tc) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			runDoctorCase(t, bin, other, tc)
+		})
 	}
-	t.Run("ExitCodes", func(t *testing.T) { testDoctorExitCodes(t, bin) })
+	t.Run("ExitCodes", func(t *testing.T) {
+		t.Parallel()
+		testDoctorExitCodes(t, bin)
+	})
 }
 
 // doctorCase sets up a world and says what doctor must find: the status of
@@ -52,7 +59,6 @@ type doctorCase struct {
 
 func doctorCases(bin, other string) []doctorCase {
 	const (
-		ok      = doctor.StatusOK
 		problem = doctor.StatusProblem
 		skipped = doctor.StatusSkipped
 	)
@@ -106,7 +112,7 @@ func doctorCases(bin, other string) []doctorCase {
 				return nil
 			},
 			want: map[string]doctor.Status{doctor.StepAWSProfile: problem, doctor.StepCredentialProcess: skipped},
-			says: map[string]string{doctor.StepAWSProfile: "which AWS tools use before the credential_process"},
+			says: map[string]string{doctor.StepAWSProfile: "which AWS tools use before its credential_process"},
 		},
 		{
 			name: "credential-process-missing-binary",
@@ -326,7 +332,7 @@ func testDoctorExitCodes(t *testing.T, bin string) {
 	}{
 		{args: []string{"doctor", "-o", "xml"}, code: 2, stderr: "unknown output format"},
 		{args: []string{"doctor", "--no-such-flag"}, code: 2, stderr: "unknown flag"},
-		{args: []string{"doctor", "extra"}, code: 1, stderr: "unknown command"},
+		{args: []string{"doctor", "extra"}, code: 2, stderr: "doctor takes no arguments"},
 		{args: []string{"doctor", "--profile", "nope", "-o", "json"}, code: 1},
 		{args: []string{"doctor", "-o", "yaml"}, env: []string{"CWCREDS_CONFIG=" + w.dir + "/missing.yaml"}, code: 1},
 	} {

@@ -136,11 +136,16 @@ func (r *run) checkAWSProfile() *cpCommand {
 			fmt.Sprintf("%s=%s names a profile that is in neither %s nor %s: AWS tools fail with \"the config profile could not be found\"", from, name, files.configPath, files.credsPath), use))
 		return nil
 	}
-	cp := cfgProf.Values["credential_process"]
+	// Both files hold profile settings; the credentials file's win (botocore
+	// and the Go SDK merge them).
+	cp, cpFile, cpLine := cfgProf.Values["credential_process"], files.configPath, cfgProf.Line
+	if v, ok := credProf.Values["credential_process"]; inCreds && ok {
+		cp, cpFile, cpLine = v, files.credsPath, credProf.Line
+	}
 	if keys := present(credProf.Values, staticKeys); inCreds && len(keys) > 0 {
 		prob := fmt.Sprintf("%s gets the static keys (%s) in [%s] of %s line %d", chosen, strings.Join(keys, ", "), name, files.credsPath, credProf.Line)
 		if cp != "" {
-			prob += fmt.Sprintf(", which AWS tools use before the credential_process of [profile %s] in %s line %d", name, files.configPath, cfgProf.Line)
+			prob += fmt.Sprintf(", which AWS tools use before its credential_process (%s line %d)", cpFile, cpLine)
 		} else {
 			prob += ", not keys from cwcreds"
 		}
@@ -149,28 +154,34 @@ func (r *run) checkAWSProfile() *cpCommand {
 	}
 	if keys := present(cfgProf.Values, staticKeys); len(keys) > 0 {
 		r.add(problemStep(StepAWSProfile, titleAWSProfile, "",
-			fmt.Sprintf("%s sets static keys (%s) in %s line %d, which AWS tools use before any credential_process", chosen, strings.Join(keys, ", "), files.configPath, cfgProf.Line),
+			fmt.Sprintf("%s sets static keys (%s) in %s line %d, which the Go, Java and JS SDKs use before any credential_process (the AWS CLI after it)", chosen, strings.Join(keys, ", "), files.configPath, cfgProf.Line),
 			fmt.Sprintf("remove them from the profile, or %s", use)))
 		return nil
 	}
-	if keys := present(cfgProf.Values, roleKeys); len(keys) > 0 {
-		r.add(problemStep(StepAWSProfile, titleAWSProfile, "",
-			fmt.Sprintf("%s sets %s in %s line %d, which AWS tools use before any credential_process", chosen, strings.Join(keys, ", "), files.configPath, cfgProf.Line),
-			fmt.Sprintf("remove them from the profile, or %s", use)))
-		return nil
+	for _, f := range []struct {
+		values map[string]string
+		path   string
+		line   int
+	}{{credProf.Values, files.credsPath, credProf.Line}, {cfgProf.Values, files.configPath, cfgProf.Line}} {
+		if keys := present(f.values, roleKeys); len(keys) > 0 {
+			r.add(problemStep(StepAWSProfile, titleAWSProfile, "",
+				fmt.Sprintf("%s sets %s in %s line %d, which AWS tools use before any credential_process", chosen, strings.Join(keys, ", "), f.path, f.line),
+				fmt.Sprintf("remove them from the profile, or %s", use)))
+			return nil
+		}
 	}
 	if cp != "" {
 		c, isCwcreds, err := parseCredentialProcess(cp)
 		if err != nil {
-			r.add(problemStep(StepAWSProfile, titleAWSProfile, "", fmt.Sprintf("the credential_process of %s (%s line %d) cannot be split into words: %v", chosen, files.configPath, cfgProf.Line, err), use))
+			r.add(problemStep(StepAWSProfile, titleAWSProfile, "", fmt.Sprintf("the credential_process of %s (%s line %d) cannot be split into words: %v", chosen, cpFile, cpLine, err), use))
 			return nil
 		}
 		if !isCwcreds {
 			r.add(problemStep(StepAWSProfile, titleAWSProfile, "",
-				fmt.Sprintf("%s gets its keys from credential_process %s (%s line %d), which is not cwcreds", chosen, filepath.Base(c.argv[0]), files.configPath, cfgProf.Line), use))
+				fmt.Sprintf("%s gets its keys from credential_process %s (%s line %d), which is not cwcreds", chosen, filepath.Base(c.argv[0]), cpFile, cpLine), use))
 			return nil
 		}
-		c.awsProfile, c.file, c.line = name, files.configPath, cfgProf.Line
+		c.awsProfile, c.file, c.line = name, cpFile, cpLine
 		selects := c.profile
 		if selects == "" {
 			selects = r.d.Getenv(config.EnvProfile)
@@ -180,7 +191,7 @@ func (r *run) checkAWSProfile() *cpCommand {
 		}
 		if selects != r.profileName() {
 			r.add(problemStep(StepAWSProfile, titleAWSProfile, "",
-				fmt.Sprintf("%s runs cwcreds profile %s (%s line %d), not %s", chosen, selects, files.configPath, cfgProf.Line, r.profileName()),
+				fmt.Sprintf("%s runs cwcreds profile %s (%s line %d), not %s", chosen, selects, cpFile, cpLine, r.profileName()),
 				fmt.Sprintf("check that one with `cwcreds doctor --profile %s`, or %s", selects, use)))
 			return nil
 		}
@@ -188,7 +199,7 @@ func (r *run) checkAWSProfile() *cpCommand {
 			r.add(problemStep(StepAWSProfile, titleAWSProfile, "", fmt.Sprintf("%s %s", chosen, prob), use))
 			return nil
 		}
-		r.add(okStep(StepAWSProfile, titleAWSProfile, fmt.Sprintf("%s gets its keys from cwcreds profile %s through credential_process (%s line %d)", chosen, selects, files.configPath, cfgProf.Line)))
+		r.add(okStep(StepAWSProfile, titleAWSProfile, fmt.Sprintf("%s gets its keys from cwcreds profile %s through credential_process (%s line %d)", chosen, selects, cpFile, cpLine)))
 		return &c
 	}
 	r.checkContainer(chosen, use)

@@ -285,6 +285,8 @@ func TestWhatAWSSDKsUse(t *testing.T) {
 		{name: "serve of another profile", vars: map[string]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:9911/v1/credentials/prod"}, env: StatusOK, profile: StatusProblem, says: "serves profile prod, not ci"},
 		{name: "serve's default", vars: map[string]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://localhost:9911/v1/credentials"}, env: StatusOK, profile: StatusOK, says: "its default profile"},
 		{name: "AWS_DEFAULT_PROFILE", vars: map[string]string{"AWS_DEFAULT_PROFILE": "cw"}, config: "[profile cw]\n" + cwLine, env: StatusOK, profile: StatusOK, says: "AWS profile cw (AWS_DEFAULT_PROFILE)"},
+		{name: "credential_process in the credentials file", config: "[default]\nregion = x\n", creds: "[default]\n" + cwLine, env: StatusOK, profile: StatusOK, says: "credentials line 1"},
+		{name: "role in the credentials file", config: "[default]\n" + cwLine, creds: "[default]\nrole_arn = arn:aws:iam::1:role/x\n", env: StatusOK, profile: StatusProblem, says: "sets role_arn"},
 		{name: "bad config file", config: "[default]\nk = 1\n[default]\n", env: StatusOK, profile: StatusProblem, says: "fix the line named"},
 		{name: "session token only", vars: map[string]string{"AWS_SESSION_TOKEN": "t"}, config: "[default]\n" + cwLine, env: StatusOK, profile: StatusOK},
 	} {
