@@ -55,6 +55,9 @@ type doctorCase struct {
 	setup func(t *testing.T, w *world) []string
 	want  map[string]doctor.Status // steps not named must be ok
 	says  map[string]string        // step id -> phrase of its problem or fix
+	// propagation is how long the emulator's S3 side refuses a new key (and the
+	// profile's propagation_delay).
+	propagation time.Duration
 }
 
 func doctorCases(bin, other string) []doctorCase {
@@ -64,6 +67,7 @@ func doctorCases(bin, other string) []doctorCase {
 	)
 	return []doctorCase{
 		{name: "all-ok"},
+		{name: "propagation-delay", propagation: 2 * time.Second},
 		{
 			name: "env-access-key",
 			setup: func(*testing.T, *world) []string {
@@ -186,7 +190,7 @@ func doctorCases(bin, other string) []doctorCase {
 }
 
 func runDoctorCase(t *testing.T, bin, other string, tc doctorCase) {
-	w := newWorld(t)
+	w := newWorldWithPropagation(t, tc.propagation)
 	w.env["CW_API_TOKEN"] = w.emu.AdminToken() // doctor revokes what it mints
 	w.mustRun(nil, bin, "configure", "--aws-profile", "default")
 	var extra []string
