@@ -178,6 +178,15 @@ func doctorCases(bin, other string) []doctorCase {
 			says:  map[string]string{doctor.StepS3: "could not reach S3 at"},
 		},
 		{
+			name: "s3-unreachable-and-exchange-denied",
+			setup: func(t *testing.T, w *world) []string {
+				w.emu.InjectFault(cwobject.OpCreateAccessKeyFromOIDC.Name, emulator.Fault{Count: 2, Code: cwobject.CodePermissionDenied, Message: "not allowed cwobject:CreateAccessKeyOIDC"})
+				return []string{"CWCREDS_S3_ENDPOINT=" + closedURL(t)}
+			},
+			want: map[string]doctor.Status{doctor.StepExchange: problem, doctor.StepS3: problem},
+			says: map[string]string{doctor.StepS3: "could not reach S3 at"},
+		},
+		{
 			name: "exchange-denied",
 			setup: func(_ *testing.T, w *world) []string {
 				w.emu.InjectFault(cwobject.OpCreateAccessKeyFromOIDC.Name, emulator.Fault{Count: 2, Code: cwobject.CodePermissionDenied, Message: "not allowed cwobject:CreateAccessKeyOIDC"})

@@ -36,13 +36,19 @@ type s3Error struct {
 // propagation delay has passed, trying a refused new key again for a while.
 func (r *run) checkS3(ctx context.Context) {
 	p := r.profile
-	if !r.haveKeys {
-		r.add(skippedStep(StepS3, titleS3, "needs keys (see exchange)"))
-		return
-	}
 	hc, err := r.httpClient(p)
 	if err != nil {
 		r.add(problemStep(StepS3, titleS3, "", err.Error(), "fix ca_bundle or the proxy variables"))
+		return
+	}
+	if !r.haveKeys {
+		// Without keys, at least say whether S3 can be reached.
+		status, err := r.probe(ctx, hc, p.S3Endpoint)
+		if err != nil {
+			r.add(problemStep(StepS3, titleS3, "", fmt.Sprintf("could not reach S3 at %s: %v", p.S3Endpoint, unwrapURLError(err)), r.s3Unreachable()))
+			return
+		}
+		r.add(skippedStep(StepS3, titleS3, fmt.Sprintf("S3 at %s answers (HTTP %d to an unsigned request); the signed call needs keys (see exchange)", p.S3Endpoint, status)))
 		return
 	}
 	region := p.Region
@@ -66,8 +72,7 @@ func (r *run) checkS3(ctx context.Context) {
 		status, s3err, err := r.listBuckets(ctx, hc, p.S3Endpoint, region)
 		switch {
 		case err != nil:
-			r.add(problemStep(StepS3, titleS3, "", fmt.Sprintf("could not reach S3 at %s: %v", p.S3Endpoint, unwrapURLError(err)),
-				"check s3_endpoint ("+p.Origin("s3_endpoint").String()+"; https://cwobject.com anywhere, http://cwlota.com inside CoreWeave clusters), the network and HTTPS_PROXY/NO_PROXY"))
+			r.add(problemStep(StepS3, titleS3, "", fmt.Sprintf("could not reach S3 at %s: %v", p.S3Endpoint, unwrapURLError(err)), r.s3Unreachable()))
 			return
 		case status == http.StatusOK:
 			detail := fmt.Sprintf("a signed ListBuckets at %s (region %s) succeeded", p.S3Endpoint, region)
@@ -113,6 +118,27 @@ func (r *run) s3Fix(status int, code string) string {
 		return "S3 is failing: try again later"
 	}
 	return "check s3_endpoint (" + p.Origin("s3_endpoint").String() + ")"
+}
+
+func (r *run) s3Unreachable() string {
+	return "check s3_endpoint (" + r.profile.Origin("s3_endpoint").String() + "; https://cwobject.com anywhere, http://cwlota.com inside CoreWeave clusters), the network and HTTPS_PROXY/NO_PROXY"
+}
+
+// probe sends one unsigned GET / and returns the HTTP status.
+func (r *run) probe(ctx context.Context, hc *http.Client, endpoint string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(endpoint, "/")+"/", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 // listBuckets sends one signed GET / and returns the status and S3 error.
