@@ -39,7 +39,7 @@ const versionTimeout = 10 * time.Second
 // roleKeys make AWS tools assume a role, or log in with SSO, before they would
 // run credential_process; staticKeys are keys written into a file.
 var (
-	roleKeys   = []string{"role_arn", "source_profile", "credential_source", "web_identity_token_file", "sso_session", "sso_start_url", "sso_account_id"}
+	roleKeys   = []string{"role_arn", "source_profile", "credential_source", "web_identity_token_file", "sso_session", "sso_start_url", "sso_account_id", "login_session"}
 	staticKeys = []string{"aws_access_key_id", "aws_secret_access_key"}
 )
 

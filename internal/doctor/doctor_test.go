@@ -275,6 +275,7 @@ func TestWhatAWSSDKsUse(t *testing.T) {
 			env: StatusProblem, profile: StatusOK, says: "unset AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE"},
 		{name: "role_arn", config: "[default]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = base\n" + cwLine, env: StatusOK, profile: StatusProblem, says: "role_arn, source_profile"},
 		{name: "sso", config: "[default]\nsso_session = corp\n" + cwLine, env: StatusOK, profile: StatusProblem, says: "sso_session"},
+		{name: "login session", config: "[default]\nlogin_session = arn:aws:iam::1:user/x\n" + cwLine, env: StatusOK, profile: StatusProblem, says: "login_session"},
 		{name: "static in config", config: "[default]\naws_access_key_id = A\naws_secret_access_key = B\n" + cwLine, env: StatusOK, profile: StatusProblem, says: "static keys"},
 		{name: "other cwcreds profile", config: "[default]\ncredential_process = " + exe + " credential-process --profile prod\n", env: StatusOK, profile: StatusProblem, says: "runs cwcreds profile prod"},
 		{name: "default profile of cwcreds", config: "[default]\ncredential_process = " + exe + " credential-process\n", vars: map[string]string{"CWCREDS_PROFILE": "ci"}, env: StatusOK, profile: StatusOK, says: "cwcreds profile ci"},
