@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -136,6 +137,28 @@ func (d *dockerd) docker(ctx context.Context, args ...string) (string, error) {
 		return stdout, fmt.Errorf("docker %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(stderr))
 	}
 	return stdout, nil
+}
+
+// read runs the CLI and hands its stdout to consume as it comes (an image's
+// export is tens of MB: not worth holding, nor copying under -race).
+func (d *dockerd) read(ctx context.Context, consume func(io.Reader) error, args ...string) error {
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Env = d.env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	consumed := consume(stdout)
+	_, _ = io.Copy(io.Discard, stdout)
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("docker %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return consumed
 }
 
 // mustDocker is docker for steps whose failure ends the test.

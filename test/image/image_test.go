@@ -178,24 +178,29 @@ func checkImageFiles(t *testing.T, ctx context.Context, d *dockerd) {
 	defer func() { _, _ = d.docker(context.WithoutCancel(ctx), "rm", id) }()
 	files := map[string]*tar.Header{}
 	contents := map[string][]byte{}
-	tr := tar.NewReader(strings.NewReader(d.mustDocker(t, ctx, "export", id)))
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := strings.TrimSuffix(h.Name, "/")
-		files[name] = h
-		if h.Typeflag == tar.TypeReg && h.Size > 0 {
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
+	err := d.read(ctx, func(r io.Reader) error {
+		tr := tar.NewReader(r)
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
 			}
-			contents[name] = b
+			if err != nil {
+				return err
+			}
+			name := strings.TrimSuffix(h.Name, "/")
+			files[name] = h
+			if h.Typeflag == tar.TypeReg && h.Size > 0 {
+				b := make([]byte, h.Size)
+				if _, err := io.ReadFull(tr, b); err != nil {
+					return err
+				}
+				contents[name] = b
+			}
 		}
+	}, "export", id)
+	if err != nil {
+		t.Fatalf("docker export: %v", err)
 	}
 	var withContent []string
 	for name := range contents {
