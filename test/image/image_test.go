@@ -49,9 +49,7 @@ func TestImage(t *testing.T) {
 	d := startDockerd(t, ctx)
 	step("dockerd ready", at)
 
-	at = time.Now()
 	buildImage(t, ctx, d)
-	step("scripts/image-rootfs + docker build", at)
 
 	t.Run("config", func(t *testing.T) { checkImageConfig(t, ctx, d) })
 	t.Run("files", func(t *testing.T) { checkImageFiles(t, ctx, d) })
@@ -92,12 +90,16 @@ func buildImage(t *testing.T, ctx context.Context, d *dockerd) {
 	if err := os.WriteFile(filepath.Join(contextDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	at := time.Now()
 	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot(t), "scripts", "image-rootfs"), filepath.Join(contextDir, "rootfs"))
 	cmd.Env = append(os.Environ(), "VERSION="+testVersion)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("scripts/image-rootfs: %v\n%s", err, out)
 	}
+	t.Logf("scripts/image-rootfs (go build of both binaries): %.1fs", time.Since(at).Seconds())
+	at = time.Now()
 	d.mustDocker(t, ctx, "build", "--tag", imageTag, "--build-arg", "VERSION="+testVersion, "--build-arg", "REVISION="+testRevision, contextDir)
+	t.Logf("docker build of the final stage: %.1fs", time.Since(at).Seconds())
 }
 
 // imageInspect is the part of `docker image inspect` the test reads.
@@ -207,6 +209,9 @@ func checkImageFiles(t *testing.T, ctx context.Context, d *dockerd) {
 		withContent = append(withContent, name)
 	}
 	slices.Sort(withContent)
+	for _, name := range withContent {
+		t.Logf("/%s: %d bytes", name, len(contents[name]))
+	}
 	want := []string{"cwcreds", "cwcreds-credential-process", "etc/group", "etc/passwd", "etc/ssl/certs/ca-certificates.crt"}
 	if !slices.Equal(withContent, want) {
 		t.Errorf("files with content: %q, want %q", withContent, want)
