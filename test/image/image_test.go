@@ -49,7 +49,10 @@ func TestImage(t *testing.T) {
 	d := startDockerd(t, ctx)
 	step("dockerd ready", at)
 
-	buildImage(t, ctx, d)
+	// A CoreWeave API stand-in on https whose certificate the image's CA bundle
+	// holds (added to the machine's bundle), and one whose certificate it does not.
+	trusted, untrusted := newHTTPSAPI(t, true), newHTTPSAPI(t, false)
+	buildImage(t, ctx, d, bundleWith(t, trusted.srv.Certificate()))
 
 	t.Run("config", func(t *testing.T) { checkImageConfig(t, ctx, d) })
 	t.Run("files", func(t *testing.T) { checkImageFiles(t, ctx, d) })
@@ -60,6 +63,7 @@ func TestImage(t *testing.T) {
 		}
 	})
 	t.Run("credential-process", func(t *testing.T) { checkCredentialProcess(t, ctx, d) })
+	t.Run("https-through-the-ca-bundle", func(t *testing.T) { checkHTTPS(t, ctx, d, trusted, untrusted) })
 	at = time.Now()
 	t.Run("serve-dev", func(t *testing.T) { checkServeDev(t, ctx, d) })
 	step("serve --dev in the container, used from the host", at)
@@ -77,7 +81,7 @@ func TestImage(t *testing.T) {
 
 // buildImage lays out the root filesystem with scripts/image-rootfs, as the
 // Dockerfile's build stage does, and builds the Dockerfile's final stage on it.
-func buildImage(t *testing.T, ctx context.Context, d *dockerd) {
+func buildImage(t *testing.T, ctx context.Context, d *dockerd, caBundle string) {
 	t.Helper()
 	dockerfile, err := finalStageOnStandIn(readRepoDockerfile(t))
 	if err != nil {
@@ -92,7 +96,7 @@ func buildImage(t *testing.T, ctx context.Context, d *dockerd) {
 	}
 	at := time.Now()
 	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot(t), "scripts", "image-rootfs"), filepath.Join(contextDir, "rootfs"))
-	cmd.Env = append(os.Environ(), "VERSION="+testVersion)
+	cmd.Env = append(os.Environ(), "VERSION="+testVersion, "CA_BUNDLE="+caBundle)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("scripts/image-rootfs: %v\n%s", err, out)
 	}
