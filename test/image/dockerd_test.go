@@ -70,7 +70,9 @@ func startDockerd(t *testing.T, ctx context.Context) *dockerd {
 		"--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
 	)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its containerd too, for the last-resort kill
+	// Its own process group (with its containerd), for the last-resort kill; and
+	// SIGTERM if the test binary dies first (a go test timeout), so no daemon stays.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("start dockerd: %v", err)
 	}

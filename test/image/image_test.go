@@ -54,29 +54,48 @@ func TestImage(t *testing.T) {
 	trusted, untrusted := newHTTPSAPI(t, true), newHTTPSAPI(t, false)
 	buildImage(t, ctx, d, bundleWith(t, trusted.srv.Certificate()))
 
-	t.Run("config", func(t *testing.T) { checkImageConfig(t, ctx, d) })
-	t.Run("files", func(t *testing.T) { checkImageFiles(t, ctx, d) })
-	t.Run("version", func(t *testing.T) {
-		out := d.mustDocker(t, ctx, "run", "--rm", imageTag, "version")
-		if want := fmt.Sprintf("cwcreds %s (%s, linux/%s)\n", testVersion, runtime.Version(), runtime.GOARCH); out != want {
-			t.Errorf("version printed %q, want %q", out, want)
-		}
-	})
-	t.Run("credential-process", func(t *testing.T) { checkCredentialProcess(t, ctx, d) })
-	t.Run("https-through-the-ca-bundle", func(t *testing.T) { checkHTTPS(t, ctx, d, trusted, untrusted) })
 	at = time.Now()
-	t.Run("serve-dev", func(t *testing.T) { checkServeDev(t, ctx, d) })
+	t.Run("serve-dev", func(t *testing.T) { checkServeDev(t, ctx, d) }) // alone: it sets the AWS SDK's environment
 	step("serve --dev in the container, used from the host", at)
-	t.Run("read-only-root-needs-tmp", func(t *testing.T) {
-		out, err := d.docker(ctx, "run", "--rm", "--read-only", "--cap-drop", "ALL", imageTag, "serve", "--dev")
-		if err == nil {
-			t.Fatalf("serve --dev ran on a read-only root with no /tmp volume:\n%s", out)
-		}
-		if !strings.Contains(err.Error(), "cwcreds: could not create a state folder: mkdir /tmp/") || !strings.Contains(err.Error(), "read-only file system") {
-			t.Errorf("want a one-line error naming /tmp and the read-only file system, got: %v", err)
+
+	at = time.Now()
+	t.Run("image", func(t *testing.T) {
+		// Each runs its own containers: in parallel, they take the time of the longest.
+		for name, check := range map[string]func(t *testing.T){
+			"config":                      func(t *testing.T) { checkImageConfig(t, ctx, d) },
+			"files":                       func(t *testing.T) { checkImageFiles(t, ctx, d) },
+			"version":                     func(t *testing.T) { checkVersion(t, ctx, d) },
+			"credential-process":          func(t *testing.T) { checkCredentialProcess(t, ctx, d) },
+			"https-through-the-ca-bundle": func(t *testing.T) { checkHTTPS(t, ctx, d, trusted, untrusted) },
+			"read-only-root-needs-tmp":    func(t *testing.T) { checkReadOnlyRootNeedsTmp(t, ctx, d) },
+		} {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				check(t)
+			})
 		}
 	})
+	step("the image's files and config, and the other runs", at)
 	step("TestImage", began)
+}
+
+func checkVersion(t *testing.T, ctx context.Context, d *dockerd) {
+	out := d.mustDocker(t, ctx, "run", "--rm", imageTag, "version")
+	if want := fmt.Sprintf("cwcreds %s (%s, linux/%s)\n", testVersion, runtime.Version(), runtime.GOARCH); out != want {
+		t.Errorf("version printed %q, want %q", out, want)
+	}
+}
+
+// checkReadOnlyRootNeedsTmp runs serve --dev on a read-only root without the
+// /tmp volume the README asks for: it must stop at once with a one-line reason.
+func checkReadOnlyRootNeedsTmp(t *testing.T, ctx context.Context, d *dockerd) {
+	out, err := d.docker(ctx, "run", "--rm", "--read-only", "--cap-drop", "ALL", imageTag, "serve", "--dev")
+	if err == nil {
+		t.Fatalf("serve --dev ran on a read-only root with no /tmp volume:\n%s", out)
+	}
+	if !strings.Contains(err.Error(), "cwcreds: could not create a state folder: mkdir /tmp/") || !strings.Contains(err.Error(), "read-only file system") {
+		t.Errorf("want a one-line error naming /tmp and the read-only file system, got: %v", err)
+	}
 }
 
 // buildImage lays out the root filesystem with scripts/image-rootfs, as the
