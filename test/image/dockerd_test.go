@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -43,6 +44,7 @@ func startDockerd(t *testing.T, ctx context.Context) *dockerd {
 			t.Fatalf("%s is missing: %s", tool, installHint)
 		}
 	}
+	removeStaleDirs()
 	// Not t.TempDir: its path is long (unix socket paths are capped at 108 bytes)
 	// and it must be removed only after the daemon's mounts are gone.
 	dir, err := os.MkdirTemp("", "cwimg-")
@@ -190,6 +192,24 @@ func (d *dockerd) stop() {
 	case <-time.After(20 * time.Second):
 		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
 		<-d.done
+	}
+}
+
+// removeStaleDirs removes the folders of earlier runs whose daemon is gone (a
+// test binary killed by its timeout leaves its folder behind).
+func removeStaleDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "cwimg-*"))
+	for _, dir := range dirs {
+		fi, err := os.Stat(dir)
+		if err != nil || time.Since(fi.ModTime()) < 10*time.Minute {
+			continue // possibly a run starting right now, before its pid file
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "docker.pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && syscall.Kill(pid, 0) == nil {
+				continue // its daemon still runs: another test's
+			}
+		}
+		(&dockerd{dir: dir}).remove()
 	}
 }
 
