@@ -324,16 +324,18 @@ func checkServeDev(t *testing.T, ctx context.Context, d *dockerd) {
 	if err := os.Chown(runDir, nonrootID, nonrootID); err != nil {
 		t.Fatal(err)
 	}
-	ports := freePorts(t, 3)
-	api, ops, s3Port := ports[0], ports[1], ports[2]
+	ports := freePorts(t, 4)
+	api, ops, s3Port, renumbered := ports[0], ports[1], ports[2], ports[3]
 	d.mustDocker(t, ctx, "network", "create", testNetwork)
 	args := []string{"run", "--detach", "--name", "cwcreds-dev",
 		"--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
 		"--network", testNetwork, "--volume", runDir + ":/var/run/cwcreds"}
-	for _, p := range ports {
+	for _, p := range ports[:3] {
 		// The same number on both sides: the endpoint's Host check wants the port it listens on.
 		args = append(args, "--publish", fmt.Sprintf("127.0.0.1:%d:%d", p, p))
 	}
+	// And the endpoint once more under another number, which it refuses.
+	args = append(args, "--publish", fmt.Sprintf("127.0.0.1:%d:%d", renumbered, api))
 	args = append(args, imageTag, "serve", "--dev",
 		"--listen", fmt.Sprintf("0.0.0.0:%d", api), "--ops-listen", fmt.Sprintf("0.0.0.0:%d", ops),
 		"--emulator-s3-listen", fmt.Sprintf("0.0.0.0:%d", s3Port),
@@ -382,9 +384,13 @@ func checkServeDev(t *testing.T, ctx context.Context, d *dockerd) {
 		{"wrong token", "", "wrong-token", http.StatusForbidden},
 		{"a rebinding name", fmt.Sprintf("rebind.example:%d", api), string(token), http.StatusMisdirectedRequest},
 	} {
-		if got := getStatus(t, ctx, wantURI, c.host, c.auth); got != c.want {
+		if got, _ := get(t, ctx, wantURI, c.host, c.auth); got != c.want {
 			t.Errorf("%s: %d, want %d", c.name, got, c.want)
 		}
+	}
+	renumberedURI := fmt.Sprintf("http://127.0.0.1:%d/v1/credentials", renumbered)
+	if got, body := get(t, ctx, renumberedURI, "", string(token)); got != http.StatusMisdirectedRequest || !strings.Contains(body, "a forwarded port keeps its number") {
+		t.Errorf("through a port published under another number: %d %s, want 421 saying the port must keep its number", got, body)
 	}
 
 	// A real SDK on the host, configured by the exports (the token file by its
@@ -432,7 +438,8 @@ func waitForExports(t *testing.T, ctx context.Context, d *dockerd, ops int, logs
 	ready := false
 	for {
 		if !ready {
-			ready = getStatus(t, ctx, readyz, "", "") == http.StatusOK
+			status, _ := get(t, ctx, readyz, "", "")
+			ready = status == http.StatusOK
 		}
 		stdout, stderr := logs()
 		if ready && strings.Contains(stdout, "AWS_CONTAINER_CREDENTIALS_FULL_URI") {
@@ -489,9 +496,9 @@ func useKeysFromTheHost(t *testing.T, ctx context.Context) string {
 	return c.SecretAccessKey
 }
 
-// getStatus GETs url with an optional Host and Authorization, and returns the
-// status (0 if the request failed).
-func getStatus(t *testing.T, ctx context.Context, url, host, auth string) int {
+// get GETs url with an optional Host and Authorization, and returns the status
+// (0 if the request failed) and the body.
+func get(t *testing.T, ctx context.Context, url, host, auth string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -508,11 +515,11 @@ func getStatus(t *testing.T, ctx context.Context, url, host, auth string) int {
 	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0
+		return 0, ""
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, string(body)
 }
 
 // freePorts returns n distinct ports free on 127.0.0.1 just now.
