@@ -324,23 +324,34 @@ func checkServeDev(t *testing.T, ctx context.Context, d *dockerd) {
 	if err := os.Chown(runDir, nonrootID, nonrootID); err != nil {
 		t.Fatal(err)
 	}
-	ports := freePorts(t, 4)
-	api, ops, s3Port, renumbered := ports[0], ports[1], ports[2], ports[3]
 	d.mustDocker(t, ctx, "network", "create", testNetwork)
-	args := []string{"run", "--detach", "--name", "cwcreds-dev",
-		"--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-		"--network", testNetwork, "--volume", runDir + ":/var/run/cwcreds"}
-	for _, p := range ports[:3] {
-		// The same number on both sides: the endpoint's Host check wants the port it listens on.
-		args = append(args, "--publish", fmt.Sprintf("127.0.0.1:%d:%d", p, p))
+	var api, ops, s3Port, renumbered int
+	for attempt := 1; ; attempt++ {
+		ports := freePorts(t, 4)
+		api, ops, s3Port, renumbered = ports[0], ports[1], ports[2], ports[3]
+		args := []string{"run", "--detach", "--name", "cwcreds-dev",
+			"--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+			"--network", testNetwork, "--volume", runDir + ":/var/run/cwcreds"}
+		for _, p := range ports[:3] {
+			// The same number on both sides: the endpoint's Host check wants the port it listens on.
+			args = append(args, "--publish", fmt.Sprintf("127.0.0.1:%d:%d", p, p))
+		}
+		// And the endpoint once more under another number, which it refuses.
+		args = append(args, "--publish", fmt.Sprintf("127.0.0.1:%d:%d", renumbered, api))
+		args = append(args, imageTag, "serve", "--dev",
+			"--listen", fmt.Sprintf("0.0.0.0:%d", api), "--ops-listen", fmt.Sprintf("0.0.0.0:%d", ops),
+			"--emulator-s3-listen", fmt.Sprintf("0.0.0.0:%d", s3Port),
+			"--auth-token-file", "/var/run/cwcreds/auth-token")
+		_, err := d.docker(ctx, args...)
+		if err == nil {
+			break
+		}
+		// Another test may take a port between freePorts and docker-proxy's bind.
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+		_, _ = d.docker(ctx, "rm", "--force", "cwcreds-dev")
 	}
-	// And the endpoint once more under another number, which it refuses.
-	args = append(args, "--publish", fmt.Sprintf("127.0.0.1:%d:%d", renumbered, api))
-	args = append(args, imageTag, "serve", "--dev",
-		"--listen", fmt.Sprintf("0.0.0.0:%d", api), "--ops-listen", fmt.Sprintf("0.0.0.0:%d", ops),
-		"--emulator-s3-listen", fmt.Sprintf("0.0.0.0:%d", s3Port),
-		"--auth-token-file", "/var/run/cwcreds/auth-token")
-	d.mustDocker(t, ctx, args...)
 	logs := func() (string, string) {
 		stdout, stderr, _ := d.run(context.WithoutCancel(ctx), "logs", "cwcreds-dev")
 		return stdout, stderr
