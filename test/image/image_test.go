@@ -68,6 +68,7 @@ func TestImage(t *testing.T) {
 			"credential-process":          func(t *testing.T) { checkCredentialProcess(t, ctx, d) },
 			"https-through-the-ca-bundle": func(t *testing.T) { checkHTTPS(t, ctx, d, trusted, untrusted) },
 			"read-only-root-needs-tmp":    func(t *testing.T) { checkReadOnlyRootNeedsTmp(t, ctx, d) },
+			"sidecar":                     func(t *testing.T) { checkSidecar(t, ctx, d) },
 		} {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
