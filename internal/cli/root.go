@@ -94,6 +94,7 @@ func newRootCommand(env Env) *cobra.Command {
 		newLoginCommand(env),
 		newLogoutCommand(env),
 		newKeysCommand(env),
+		newPoliciesCommand(env),
 	)
 	root.AddCommand(newServeCommand(env))
 	return root
