@@ -95,6 +95,9 @@ func newRootCommand(env Env) *cobra.Command {
 		newLogoutCommand(env),
 		newKeysCommand(env),
 		newPoliciesCommand(env),
+		newBucketsCommand(env),
+		newOrgCommand(env),
+		newCanICommand(env),
 	)
 	root.AddCommand(newServeCommand(env))
 	return root

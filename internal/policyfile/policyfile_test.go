@@ -104,7 +104,7 @@ func TestMistakes(t *testing.T) {
 			`p.yaml:8: statements[0].principals[0]: "role/" names nobody`},
 		{"oidc principal without colon", stmt("    effect: Allow\n    actions: [s3:GetObject]\n    resources: [b]\n    principals: [role/my-sa]\n"),
 			`p.yaml:8: statements[0].principals[0]: "role/my-sa": an OIDC principal is role/<issuer>:<subject>`},
-		{"unknown statement field", stmt("    efect: Allow\n"+ok[len("    effect: Allow\n"):]),
+		{"unknown statement field", stmt("    efect: Allow\n" + ok[len("    effect: Allow\n"):]),
 			`p.yaml:5: statements[0].efect: is not a field here: did you mean effect?`},
 		{"statement not a map", "name: p\nstatements:\n  - just-a-string\n", `p.yaml:3: statements[0]: a statement must be a mapping`},
 		{"duplicate policy names", "- name: p\n  statements: [{name: s, effect: Allow, actions: [s3:GetObject], resources: [b], principals: [saml/r]}]\n" +
