@@ -8,6 +8,7 @@ package policyfile
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,8 +67,8 @@ func (e *Error) Error() string {
 }
 
 // Parse reads the policies in data, the contents of the file called name. It
-// returns the policies with warnings (unknown actions, repeated statement
-// names), or an *Error listing every mistake.
+// returns the policies and warnings (unknown actions, repeated statement
+// names), or an *Error listing every mistake, and the warnings so far.
 func Parse(name string, data []byte) ([]cwobject.Policy, []Problem, error) {
 	r := &reader{file: name}
 	if len(data) > MaxFileBytes {
@@ -87,7 +88,7 @@ func Parse(name string, data []byte) ([]cwobject.Policy, []Problem, error) {
 			break
 		}
 		if err != nil {
-			r.syntax(err)
+			r.syntax(err, data)
 			return nil, nil, r.result()
 		}
 		docs++
@@ -104,8 +105,9 @@ func Parse(name string, data []byte) ([]cwobject.Policy, []Problem, error) {
 	if r.err == nil && len(r.policies) == 0 {
 		r.errorAt(0, "", "no policy in the file: write version, name and statements (see `cwcreds policies apply --help`)")
 	}
+	slices.SortStableFunc(r.warnings, func(a, b Problem) int { return a.Line - b.Line })
 	if err := r.result(); err != nil {
-		return nil, nil, err
+		return nil, r.warnings, err
 	}
 	return r.policies, r.warnings, nil
 }
@@ -116,6 +118,16 @@ type reader struct {
 	warnings []Problem
 	err      *Error
 	names    map[string]int // policy name → line
+	// misspelt holds fields a misspelt key was taken for: their "is missing"
+	// would only repeat the "did you mean" error.
+	misspelt map[string]bool
+}
+
+// missing reports a required field, unless a misspelt key stands for it.
+func (r *reader) missing(line int, field, msg string) {
+	if !r.misspelt[field] {
+		r.errorAt(line, field, msg)
+	}
 }
 
 func (r *reader) errorAt(line int, field, msg string) {
@@ -133,13 +145,25 @@ func (r *reader) result() error {
 	if r.err == nil {
 		return nil
 	}
+	byLine := func(a, b Problem) int { return a.Line - b.Line }
+	slices.SortStableFunc(r.err.Problems, byLine)
 	return r.err
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// syntax reports a YAML/JSON syntax error at its line.
-func (r *reader) syntax(err error) {
+// syntax reports a YAML/JSON syntax error at its line. A file that looks like
+// JSON gets encoding/json's diagnosis, which points at the offending character.
+func (r *reader) syntax(err error, data []byte) {
+	if t := bytes.TrimSpace(data); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		var v any
+		var se *json.SyntaxError
+		if jerr := json.Unmarshal(data, &v); errors.As(jerr, &se) {
+			line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte{'\n'})
+			r.errorAt(line, "", "not valid JSON: "+se.Error())
+			return
+		}
+	}
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
@@ -230,6 +254,10 @@ func (r *reader) fields(n *yaml.Node, path string, known []string) map[string]*y
 			msg := "is not a field here: use " + strings.Join(known, ", ")
 			if s := closest(k.Value, known); s != "" {
 				msg = "is not a field here: did you mean " + s + "?"
+				if r.misspelt == nil {
+					r.misspelt = map[string]bool{}
+				}
+				r.misspelt[join(path, s)] = true
 			}
 			r.errorAt(k.Line, join(path, k.Value), msg)
 			continue
@@ -244,7 +272,7 @@ func (r *reader) str(parent *yaml.Node, m map[string]*yaml.Node, key, path strin
 	v, ok := m[key]
 	if !ok {
 		if required {
-			r.errorAt(parent.Line, join(path, key), "is missing")
+			r.missing(parent.Line, join(path, key), "is missing")
 		}
 		return "", parent.Line, false
 	}
@@ -276,7 +304,7 @@ func (r *reader) list(parent *yaml.Node, m map[string]*yaml.Node, key, path stri
 	field := join(path, key)
 	v, ok := m[key]
 	if !ok {
-		r.errorAt(parent.Line, field, "is missing: write a list, e.g. "+key+`: ["*"]`)
+		r.missing(parent.Line, field, "is missing: write a list, e.g. "+key+`: ["*"]`)
 		return nil, nil, parent.Line
 	}
 	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
@@ -346,7 +374,7 @@ func (r *reader) policy(n *yaml.Node, path string) {
 	sts, ok := m["statements"]
 	switch {
 	case !ok:
-		r.errorAt(n.Line, join(path, "statements"), "is missing: a policy needs at least one statement")
+		r.missing(n.Line, join(path, "statements"), "is missing: a policy needs at least one statement")
 	case sts.Kind != yaml.SequenceNode || len(sts.Content) == 0:
 		r.errorAt(sts.Line, join(path, "statements"), "must be a list of at least one statement")
 	default:
