@@ -88,7 +88,7 @@ func (f *adminFlags) target(env Env) (adminTarget, error) {
 	p, err := cfg.Profile("")
 	if err != nil {
 		if named {
-			return adminTarget{}, err
+			return adminTarget{}, &inputError{err}
 		}
 		// A file without a usable default profile still gives the globals.
 		return adminTarget{endpoint: cfg.APIEndpoint, caBundle: cfg.CABundle}, nil
