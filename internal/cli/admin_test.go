@@ -49,7 +49,9 @@ func TestAdminTokenFromKeyring(t *testing.T) {
 }
 
 func TestExitCodeFor(t *testing.T) {
-	status := func(c cwobject.Code) error { return &cwobject.StatusError{Op: "X", Code: c, HTTPStatus: cwobject.HTTPStatusForCode(c)} }
+	status := func(c cwobject.Code) error {
+		return &cwobject.StatusError{Op: "X", Code: c, HTTPStatus: cwobject.HTTPStatusForCode(c)}
+	}
 	for _, tc := range []struct {
 		err  error
 		want int
