@@ -227,10 +227,12 @@ func testAdminGolden(t *testing.T, bin string) {
 	}
 	a.golden("keys-list-principal", 0, "keys", "list", "--principal", ciPrincipal)
 	a.golden("keys-suspend", 0, "keys", "suspend", "--principal", ciPrincipal)
+	a.golden("keys-suspend-yaml", 0, "keys", "suspend", "--principal", ciPrincipal, "-o", "yaml")
 	a.golden("keys-list-suspended", 0, "keys", "list", "--status", "suspended")
 	a.golden("keys-activate-json", 0, "keys", "activate", "--principal", ciPrincipal, "-o", "json")
 	a.golden("keys-list-active-ci", 0, "keys", "list", "--status", "active", "--principal", ciPrincipal)
 	a.golden("keys-revoke", 0, "keys", "revoke", ci[0])
+	a.golden("keys-revoke-json", 0, "keys", "revoke", ci[1], "-o", "json")
 	a.golden("keys-revoke-principal-yaml", 0, "keys", "revoke", "--principal", ciPrincipal, "-o", "yaml")
 	a.golden("keys-list-after-revoke", 0, "keys", "list", "--principal", ciPrincipal)
 
@@ -243,6 +245,7 @@ func testAdminGolden(t *testing.T, bin string) {
 	a.golden("policies-apply-dry-run-create", 0, "policies", "apply", "-f", readers, "--dry-run")
 	a.golden("policies-apply", 0, "policies", "apply", "-f", readers)
 	a.golden("policies-apply-again", 0, "policies", "apply", "-f", readers)
+	a.golden("policies-apply-again-yaml", 0, "policies", "apply", "-f", readers, "-o", "yaml")
 	a.golden("policies-apply-dry-run-update", 0, "policies", "apply", "-f", readers2, "--dry-run")
 	a.golden("policies-apply-dry-run-update-json", 0, "policies", "apply", "-f", readers2, "--dry-run", "-o", "json")
 	for _, f := range formats {
@@ -298,6 +301,9 @@ func testAdminGolden(t *testing.T, bin string) {
 		t.Errorf("can-i for a user without policy: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	a.golden("policies-delete", 0, "policies", "delete", "readers")
+	a.golden("policies-apply-dry-run-yaml", 0, "policies", "apply", "-f", readers, "--dry-run", "-o", "yaml")
+	a.golden("policies-apply-json", 0, "policies", "apply", "-f", readers, "-o", "json")
+	a.golden("policies-delete-json", 0, "policies", "delete", "readers", "-o", "json")
 }
 
 func testAdminErrors(t *testing.T, bin string) {
