@@ -101,22 +101,22 @@ func marshalJSON(v any) ([]byte, error) {
 }
 
 // WriteYAML writes v as block YAML with the same field names, order and values
-// as its JSON form: v is encoded as JSON, read back as a YAML node (JSON is
-// YAML), and written without the JSON flow style.
+// as its JSON form: v is encoded as JSON and its tokens become YAML nodes.
 func WriteYAML(w io.Writer, v any) error {
 	data, err := marshalJSON(v)
 	if err != nil {
 		return err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	doc, err := jsonNode(dec)
+	if err != nil {
 		return fmt.Errorf("could not encode the output as YAML: %w", err)
 	}
-	blockStyle(&doc)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
+	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("could not encode the output as YAML: %w", err)
 	}
 	if err := enc.Close(); err != nil {
@@ -126,13 +126,49 @@ func WriteYAML(w io.Writer, v any) error {
 	return err
 }
 
-// blockStyle drops the flow and quoting styles JSON brought, so the encoder
-// picks block style and quotes a string only where YAML needs it.
-func blockStyle(n *yaml.Node) {
-	n.Style = 0
-	for _, c := range n.Content {
-		blockStyle(c)
+// jsonNode reads one JSON value from dec as a YAML node, keeping key order.
+func jsonNode(dec *json.Decoder) (*yaml.Node, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
 	}
+	switch t := tok.(type) {
+	case json.Delim:
+		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		if t == '{' {
+			n.Kind, n.Tag = yaml.MappingNode, "!!map"
+		}
+		for dec.More() {
+			if n.Kind == yaml.MappingNode {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				key, _ := k.(string)
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key})
+			}
+			c, err := jsonNode(dec)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, c)
+		}
+		if _, err := dec.Token(); err != nil { // the closing delimiter
+			return nil, err
+		}
+		return n, nil
+	case string:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}, nil
+	case json.Number:
+		tag := "!!int"
+		if strings.ContainsAny(string(t), ".eE") {
+			tag = "!!float"
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: string(t)}, nil
+	case bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(t)}, nil
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}, nil
 }
 
 // WriteTable writes t, aligned or tab-separated as p says. Cells are made safe
