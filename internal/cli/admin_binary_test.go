@@ -402,8 +402,10 @@ func testAdminPagination(t *testing.T, bin string) {
 	if got := a.emu.Calls()["ListAccessKeyInfo"]; got != 3 {
 		t.Errorf("%d ListAccessKeyInfo calls for %d keys, want 3 pages of 1000", got, nKeys)
 	}
-	if r := a.run("keys", "list", "--principal", ciPrincipal); r.code != 0 || strings.Count(r.stdout, "\n") != 6 {
-		t.Errorf("keys list --principal over pages: %d lines", strings.Count(r.stdout, "\n"))
+	for _, p := range []string{ciPrincipal, "role/https://issuer.example.com:*"} {
+		if r := a.run("keys", "list", "--principal", p); r.code != 0 || strings.Count(r.stdout, "\n") != 6 {
+			t.Errorf("keys list --principal %s over pages: %d lines", p, strings.Count(r.stdout, "\n"))
+		}
 	}
 	var buckets []bucketView
 	r = a.run("buckets", "list", "-o", "json")

@@ -109,7 +109,7 @@ func newKeysListCommand(env Env, f *adminFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&o.status, "status", "", "only keys with this status: active or suspended")
-	cmd.Flags().StringVar(&o.principal, "principal", "", "only keys of this principal, e.g. role/https://issuer:subject")
+	cmd.Flags().StringVar(&o.principal, "principal", "", "only keys of this principal, e.g. role/https://issuer:subject; a trailing * matches a prefix (role/https://issuer:*)")
 	return cmd
 }
 
@@ -138,7 +138,7 @@ func runKeysList(ctx context.Context, env Env, f *adminFlags, o *keysListOptions
 	}
 	keys := []keyView{}
 	for _, i := range infos {
-		if o.principal == "" || i.PrincipalName == o.principal {
+		if o.principal == "" || cwobject.MatchPattern(o.principal, i.PrincipalName) {
 			keys = append(keys, viewKey(i))
 		}
 	}
