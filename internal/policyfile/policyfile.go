@@ -121,6 +121,7 @@ type reader struct {
 	// misspelt holds fields a misspelt key was taken for: their "is missing"
 	// would only repeat the "did you mean" error.
 	misspelt map[string]bool
+	known    []string // every action cwcreds knows, built at the first action
 }
 
 // missing reports a required field, unless a misspelt key stands for it.
@@ -474,7 +475,10 @@ func (r *reader) checkAction(a string, line int, field string) {
 	if a == "*" || a == "s3:*" || a == "cwobject:*" {
 		return
 	}
-	known := knownActions()
+	if r.known == nil {
+		r.known = append(slices.Clone(cwobject.S3Actions), cwobject.CWObjectActions...)
+	}
+	known := r.known
 	if strings.HasSuffix(a, "*") {
 		for _, k := range known {
 			if cwobject.MatchPattern(a, k) {
@@ -504,10 +508,6 @@ func (r *reader) checkAction(a string, line int, field string) {
 		msg += "; did you mean " + s + "?"
 	}
 	r.warnAt(line, field, msg)
-}
-
-func knownActions() []string {
-	return append(slices.Clone(cwobject.S3Actions), cwobject.CWObjectActions...)
 }
 
 // closest is the candidate within a small edit distance of s, or "".
