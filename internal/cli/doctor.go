@@ -16,10 +16,10 @@ import (
 	"github.com/cwcreds/cwcreds/internal/exchange"
 )
 
-// Exit codes of `cwcreds doctor`.
+// Exit codes of `cwcreds doctor`, from the mapping every command shares.
 const (
-	doctorExitProblems = 1 // at least one step found a problem
-	doctorExitUsage    = 2 // bad flags or arguments
+	doctorExitProblems = exitFailure      // at least one step found a problem
+	doctorExitUsage    = exitInvalidInput // bad flags or arguments
 )
 
 type doctorOptions struct {

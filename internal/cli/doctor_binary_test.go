@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -450,16 +449,4 @@ func snapshotFiles(t testing.TB, paths ...string) string {
 		b.WriteString(p + "\x00" + string(data) + "\x00")
 	}
 	return b.String()
-}
-
-// closedURL is an http URL on a loopback port nothing listens on.
-func closedURL(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
 }
