@@ -50,7 +50,7 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 	} {
 		t.Run(tc.set, func(t *testing.T) {
 			// Both shapes on, so every key is used; the bad value comes last and wins.
-			out, err := h.template(t, "--set", "agent.enabled=true", "--set", "injector.enabled=true", "--set", tc.set)
+			out, err := h.template(t, "--set", "orgId=cw-test-org", "--set", "agent.enabled=true", "--set", "injector.enabled=true", "--set", tc.set)
 			if err == nil {
 				t.Fatalf("helm template accepted --set %s:\n%.400s", tc.set, out)
 			}
@@ -78,7 +78,7 @@ func TestSchemaAcceptsGoodValues(t *testing.T) {
 		{"image.digest=sha256:" + strings.Repeat("ab", 32), "agent.enabled=true"},
 		{"global.foo=bar", "agent.enabled=true"},
 	} {
-		args := []string{}
+		args := []string{"--set", "orgId=cw-test-org"}
 		for _, s := range set {
 			args = append(args, "--set", s)
 		}
@@ -95,7 +95,9 @@ func TestTemplateRefusesContradictions(t *testing.T) {
 		set     []string
 		mention string
 	}{
-		{[]string{"injector.enabled=true", "injector.tls.existingSecret=my-tls"}, "injector.webhook.caBundle"},
+		{[]string{"orgId=cw-test-org", "injector.enabled=true", "injector.tls.existingSecret=my-tls"}, "injector.webhook.caBundle"},
+		{[]string{"agent.enabled=true"}, "orgId is empty"},
+		{[]string{"injector.enabled=true"}, "orgId is empty"},
 	} {
 		args := []string{}
 		for _, s := range tc.set {

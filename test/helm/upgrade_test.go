@@ -109,7 +109,7 @@ func (f *fakeCluster) lookedUp(path string) bool {
 // the fake cluster.
 func renderAgainst(t *testing.T, h *helm, server string) (*corev1.Secret, []byte) {
 	t.Helper()
-	out, err := h.template(t, "--set", "injector.enabled=true", "--dry-run=server", "--disable-openapi-validation", "--kube-apiserver", server)
+	out, err := h.template(t, "--set", "orgId=cw-test-org", "--set", "injector.enabled=true", "--dry-run=server", "--disable-openapi-validation", "--kube-apiserver", server)
 	if err != nil {
 		t.Fatal(err)
 	}
