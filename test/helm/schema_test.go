@@ -47,6 +47,11 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 		{"metrics.serviceMonitor.interval=30 seconds", "interval"},
 		{"metrics.dashboard.enabled=1", "enabled"},
 		{"commonLabels.team=1", "team"},
+		{"injector.webhook.urll=https://x/mutate", "urll"},
+		{"metrics.serviceMonitor.enable=true", "enable"},
+		{"sidecar.image=x", "image"},
+		{"injector.certManager.issuerRef.kind=Vault", "kind"},
+		{"injector.webhook.objectSelector.matchExpressions[0].operator=Is", "operator"},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
 			// Both shapes on, so every key is used; the bad value comes last and wins.
