@@ -153,3 +153,24 @@ func checkRestricted(t *testing.T, c corev1.Container) {
 		t.Errorf("%s has no RuntimeDefault seccomp profile", c.Name)
 	}
 }
+
+// TestAgentWithoutInitNetwork: nodes that already have the addresses run no
+// privileged container at all.
+func TestAgentWithoutInitNetwork(t *testing.T) {
+	h := newHelm(t)
+	out, err := h.template(t, "--set", "orgId=cw-test-org", "--set", "agent.enabled=true", "--set", "agent.initNetwork=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := decodeManifest(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := one[*appsv1.DaemonSet](t, r).Spec.Template.Spec
+	if len(spec.InitContainers) != 0 {
+		t.Errorf("init containers %v with agent.initNetwork=false", names(spec.InitContainers))
+	}
+	for _, c := range spec.Containers {
+		checkRestricted(t, c)
+	}
+}
