@@ -29,6 +29,9 @@ func TestAgentDaemonSet(t *testing.T) {
 			if !selects(ds.Spec.Selector.MatchLabels, ds.Spec.Template.Labels) {
 				t.Errorf("selector %v does not select the pod labels %v", ds.Spec.Selector.MatchLabels, ds.Spec.Template.Labels)
 			}
+			if _, ok := ds.Spec.Template.Labels["helm.sh/chart"]; ok {
+				t.Error("the pod template carries the chart version: every chart upgrade would restart every agent")
+			}
 			if !spec.HostNetwork || spec.DNSPolicy != corev1.DNSClusterFirstWithHostNet {
 				t.Errorf("hostNetwork %v, dnsPolicy %q: want host network with ClusterFirstWithHostNet", spec.HostNetwork, spec.DNSPolicy)
 			}
