@@ -114,3 +114,13 @@ func TestTemplateRefusesContradictions(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusesClustersWithoutNativeSidecars: Kubernetes before 1.29 has no native
+// sidecars (on by default), so the sidecar would keep Jobs running.
+func TestRefusesClustersWithoutNativeSidecars(t *testing.T) {
+	h := newHelm(t)
+	_, err := h.run(t, "template", releaseName, chartDir, "--namespace", namespace, "--kube-version", "v1.28.9", "--set", "orgId=x", "--set", "injector.enabled=true")
+	if err == nil || !strings.Contains(stderrOf(err), "kubeVersion") && !strings.Contains(stderrOf(err), "incompatible") {
+		t.Errorf("helm template for Kubernetes 1.28: %v, want a refusal naming the Kubernetes version", err)
+	}
+}
