@@ -75,7 +75,7 @@ var (
 	errFetchPending     = errors.New("the exchange is still running; try again in a moment")
 	errRateLimited      = fmt.Errorf("%w: the exchanges of this identity are spaced out", ErrRateLimited)
 	errAgentRateLimited = fmt.Errorf("%w: the agent's exchanges for all identities are at their limit (--upstream-rate)", ErrRateLimited)
-	errPropagating  = errors.New("the new keys are not accepted by S3 yet (they propagate for propagation_delay)")
+	errPropagating      = errors.New("the new keys are not accepted by S3 yet (they propagate for propagation_delay)")
 )
 
 // NoCredentialsError is returned when the cache has no keys it may serve. Its
