@@ -253,3 +253,29 @@ func TestServeAgentFlagErrors(t *testing.T) {
 		})
 	}
 }
+
+// A token CoreWeave rejects (here: an issuer the organisation does not trust) is
+// a 503, and the agent does not ask again for it however often the pod asks.
+func TestServeAgentUpstreamRejectionIsNotRetried(t *testing.T) {
+	emu := emutest.Start(t, emulator.Config{})
+	a := startAgent(t, emu, "--listen", "127.0.0.1:0")
+	other, err := devissuer.New(devissuer.Config{IssuerURL: "https://untrusted.example/dev-oidc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := other.Mint(devissuer.MintOptions{Subject: "system:serviceaccount:ml:stranger", Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := emuCalls(emu)
+	for i := range 5 {
+		resp := srvGet(t, a.urls[0], tok)
+		if resp.status != http.StatusServiceUnavailable || !strings.Contains(resp.body, "identity not usable") || resp.header.Get("Retry-After") == "" {
+			t.Fatalf("request %d: %d %s", i, resp.status, resp.body)
+		}
+	}
+	if n := emuCalls(emu) - before; n != 1 {
+		t.Errorf("5 requests with a rejected token made %d exchanges, want 1", n)
+	}
+	checkNoSecrets(t, "the agent's logs", a.logs.String(), tok)
+}
