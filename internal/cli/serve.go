@@ -114,15 +114,15 @@ func newServeCommandWith(env Env, hooks serveHooks) *cobra.Command {
 			if err := o.check(cmd); err != nil {
 				return err
 			}
-			if o.mode == modeAgent {
-				return runAgent(cmd.Context(), env, o)
-			}
 			reload := hooks.reload
 			if reload == nil {
 				ch := make(chan os.Signal, 1)
 				signal.Notify(ch, syscall.SIGHUP)
 				defer signal.Stop(ch)
 				reload = ch
+			}
+			if o.mode == modeAgent {
+				return runAgent(cmd.Context(), env, o, reload)
 			}
 			return runServe(cmd.Context(), env, o, reload)
 		},

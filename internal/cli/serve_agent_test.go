@@ -3,8 +3,10 @@ package cli
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -278,4 +280,20 @@ func TestServeAgentUpstreamRejectionIsNotRetried(t *testing.T) {
 		t.Errorf("5 requests with a rejected token made %d exchanges, want 1", n)
 	}
 	checkNoSecrets(t, "the agent's logs", a.logs.String(), tok)
+}
+
+// SIGHUP (a reload in profile mode) neither stops nor disturbs the agent.
+func TestServeAgentSurvivesReloadSignal(t *testing.T) {
+	emu := emutest.Start(t, emulator.Config{})
+	reload := make(chan os.Signal, 1)
+	r := startServe(t, map[string]string{"CWCREDS_ORG_ID": emu.OrgID(), "CWCREDS_API_ENDPOINT": emu.APIURL()}, reload,
+		"--mode", "agent", "--listen", "127.0.0.1:0", "--ops-listen", "off", "--propagation-delay", "0s")
+	m := r.logs.waitMsg(t, "serving credentials", 1)
+	url := m["endpoints"].([]any)[0].(string)
+	tok := mintPodToken(t, emu, devissuer.MintOptions{Subject: "system:serviceaccount:ml:hup", Lifetime: time.Hour})
+	reload <- syscall.SIGHUP
+	r.logs.waitMsg(t, "reload asked: the agent has no config file or auth token to re-read; nothing changes", 1)
+	if resp := srvGet(t, url, tok); resp.status != http.StatusOK {
+		t.Fatalf("after SIGHUP: %d %s", resp.status, resp.body)
+	}
 }
