@@ -209,13 +209,14 @@ func (a *agentExchanges) newFetcher(token string) (cache.Fetcher, error) {
 		OrgID: a.orgID, Lifetime: a.lifetime, Clock: a.clock})
 }
 
-func (a *agentExchanges) Get(ctx context.Context, token string) (creds.Credentials, error) {
-	return a.cache.Get(ctx, token, func() cache.Fetcher {
-		f, err := a.newFetcher(strings.Clone(token)) // keep the token, not the request's memory
+func (a *agentExchanges) Get(ctx context.Context, token string, admit func() (time.Time, error)) (creds.Credentials, error) {
+	return a.cache.GetAdmitted(ctx, token, func() (cache.Fetcher, time.Time, error) {
+		notAfter, err := admit()
 		if err != nil {
-			return nil // checked at start: cannot happen
+			return nil, time.Time{}, err
 		}
-		return f
+		f, err := a.newFetcher(strings.Clone(token)) // keep the token, not the request's memory
+		return f, notAfter, err
 	})
 }
 

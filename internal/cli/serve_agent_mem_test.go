@@ -57,7 +57,8 @@ func agentHeapPerIdentity(tb testing.TB, n int) (perIdentity float64, tokenLen i
 	}
 	p := &agentExchanges{cache: ac, client: client, orgID: "org-bench", lifetime: time.Hour, clock: clock}
 	for _, tok := range tokens {
-		if _, err := p.Get(context.Background(), strings.Clone(tok)); err != nil { // the request's own copy
+		admit := func() (time.Time, error) { return time.Now().Add(time.Hour), nil }
+		if _, err := p.Get(context.Background(), strings.Clone(tok), admit); err != nil { // the request's own copy
 			tb.Fatal(err)
 		}
 	}
