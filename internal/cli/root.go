@@ -101,6 +101,7 @@ func newRootCommand(env Env) *cobra.Command {
 		newDoctorCommand(env),
 	)
 	root.AddCommand(newServeCommand(env))
+	root.AddCommand(newAgentCommand(env))
 	return root
 }
 
