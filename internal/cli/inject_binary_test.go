@@ -4,6 +4,7 @@ package cli
 
 import (
 	"bufio"
+	"slices"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -22,7 +23,9 @@ import (
 	"testing"
 	"time"
 
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/cwcreds/cwcreds/internal/inject"
 	"github.com/cwcreds/cwcreds/internal/inject/injecttest"
@@ -34,6 +37,11 @@ import (
 // /mutate, then the certificate files replaced while it runs.
 func TestInjectBinary(t *testing.T) {
 	bin := buildCwcreds(t)
+	t.Run("Webhook", func(t *testing.T) { testInjectWebhook(t, bin) })
+	t.Run("InjectedPodLocally", func(t *testing.T) { testInjectedPodLocally(t, bin) })
+}
+
+func testInjectWebhook(t *testing.T, bin string) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	first := injecttest.WriteCert(t, certFile, keyFile, "cwcreds-inject-first")
@@ -282,3 +290,146 @@ func writeKubeconfig(t *testing.T, path, body string) {
 		t.Fatal(err)
 	}
 }
+
+// testInjectedPodLocally plays an injected pod on this machine, as the kubelet
+// would run it: the patch of a real review against the emulator's settings, the
+// init container's args, then the sidecar's args and env (paths moved under a
+// temporary folder, ports chosen free), its startup probe, and botocore with
+// the app container's env gets keys from the sidecar, reads the virtual
+// addressing from the AWS config file and makes S3 calls.
+func testInjectedPodLocally(t *testing.T, bin string) {
+	w := newWorld(t)
+	cfg := inject.Config{Image: "ghcr.io/cwcreds/cwcreds:v9.9.9", OrgID: w.emu.OrgID(), APIEndpoint: w.emu.APIURL(),
+		S3Endpoint: w.emu.S3URL(), Region: w.emu.Region()}.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile("../inject/testdata/reviews/opted-in-pod.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	review, err := inject.DecodeReview(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := inject.Mutate(context.Background(), cfg, review.Request, nil)
+	if err != nil || res.Response.Patch == nil {
+		t.Fatalf("%v %v", res.Outcome, err)
+	}
+	patch, err := jsonpatch.DecodePatch(res.Response.Patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patched, err := patch.Apply(review.Request.Object.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pod corev1.Pod
+	if err := json.Unmarshal(patched, &pod); err != nil {
+		t.Fatal(err)
+	}
+	initC, sidecar, app := pod.Spec.InitContainers[0], pod.Spec.InitContainers[1], pod.Spec.Containers[0]
+
+	// The pod's volumes, as folders.
+	runDir, saDir := filepath.Join(w.dir, "run"), filepath.Join(w.dir, "sa")
+	for _, d := range []string{runDir, saDir} {
+		if err := os.Mkdir(d, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := os.ReadFile(w.tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeKubeconfig(t, filepath.Join(saDir, inject.TokenFileName), string(tok))
+	moved := strings.NewReplacer(inject.RunMountPath, runDir, inject.TokenMountPath, saDir)
+	move := func(args []string) []string {
+		out := make([]string, len(args))
+		for i, a := range args {
+			out[i] = moved.Replace(a)
+		}
+		return out
+	}
+	envOf := func(c corev1.Container) []string {
+		env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + w.dir}
+		for _, e := range c.Env {
+			env = append(env, e.Name+"="+moved.Replace(e.Value))
+		}
+		return env
+	}
+
+	w.mustRun(envOf(initC), append([]string{bin}, move(initC.Args)...)...)
+
+	// The sidecar, on free ports instead of 9911/9912 (this machine is shared).
+	args := move(sidecar.Args)
+	args[slices.Index(args, "--listen")+1] = "127.0.0.1:0"
+	args[slices.Index(args, "--ops-listen")+1] = "127.0.0.1:0"
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = envOf(sidecar)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	type listening struct {
+		OpsListen string `json:"ops_listen"`
+		URI       string `json:"AWS_CONTAINER_CREDENTIALS_FULL_URI"`
+	}
+	found := make(chan listening, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var l listening
+			if json.Unmarshal(sc.Bytes(), &l) == nil && l.URI != "" {
+				found <- l
+			}
+		}
+	}()
+	var l listening
+	select {
+	case l = <-found:
+	case <-time.After(time.Minute):
+		t.Fatal("the sidecar did not say where it listens")
+	}
+	// Its startup probe, as the kubelet runs it.
+	waitReady(t, http.DefaultClient, "http://"+l.OpsListen+sidecar.StartupProbe.HTTPGet.Path)
+
+	// The app: botocore with nothing but the injected env (the endpoint moved to
+	// the sidecar's port).
+	appEnv := envOf(app)
+	for i, kv := range appEnv {
+		if strings.HasPrefix(kv, inject.EnvCredentialsFullURI+"=") {
+			appEnv[i] = inject.EnvCredentialsFullURI + "=" + l.URI
+		}
+	}
+	r := w.mustRun(appEnv, "python3", "-c", botoInjected)
+	var got struct {
+		Method, Region, Body string
+		S3                   map[string]any
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("%v: %s %s", err, r.stdout, r.stderr)
+	}
+	if got.Method != "container-role" || got.Region != w.emu.Region() || got.S3["addressing_style"] != "virtual" || got.Body != "hello from an injected pod" {
+		t.Fatalf("botocore in the injected pod: %+v", got)
+	}
+}
+
+// botoInjected is an app that knows nothing of cwcreds: default session, S3
+// round trip; it prints how it got its keys and what it read from the config.
+const botoInjected = `
+import json, botocore.session
+s = botocore.session.get_session()
+creds = s.get_credentials()
+c = s.create_client("s3")
+c.create_bucket(Bucket="injected")
+c.put_object(Bucket="injected", Key="k", Body=b"hello from an injected pod")
+body = c.get_object(Bucket="injected", Key="k")["Body"].read().decode()
+print(json.dumps({"method": creds.method, "region": s.get_config_variable("region"),
+                  "s3": s.get_scoped_config().get("s3", {}), "body": body}))
+`
