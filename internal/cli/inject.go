@@ -185,7 +185,10 @@ func runInject(ctx context.Context, env Env, o *injectOptions, cfg inject.Config
 		if err != nil {
 			return fmt.Errorf("could not build the Kubernetes client: %w", err)
 		}
-		accounts := inject.NewServiceAccounts(client, log)
+		accounts, err := inject.NewServiceAccounts(client, log)
+		if err != nil {
+			return err
+		}
 		hcfg.Accounts, hcfg.Ready = accounts, accounts.Ready
 		tasks = append(tasks, task{"service-account informer", accounts.Run})
 	}
