@@ -102,6 +102,7 @@ func newRootCommand(env Env) *cobra.Command {
 	)
 	root.AddCommand(newServeCommand(env))
 	root.AddCommand(newAgentCommand(env))
+	root.AddCommand(newInjectCommand(env))
 	return root
 }
 
