@@ -35,7 +35,8 @@ func newExecCommand(env Env) *cobra.Command {
 			"credential-process.\n\n" +
 			"With --server the command gets no keys: a private container-credentials endpoint\n" +
 			"on 127.0.0.1 (random port, random token in a 0600 file) hands them out through\n" +
-			"AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE and\n" +
+			"AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (and\n" +
+			"AWS_CONTAINER_AUTHORIZATION_TOKEN, for older SDKs that read only that one) and\n" +
 			"refreshes them ahead of expiry, so a long-running command never runs out. It\n" +
 			"stops when the command exits. AWS SDKs try a profile's own credentials from\n" +
 			"~/.aws before a container endpoint, so keep the default profile free of keys.\n\n" +
@@ -79,7 +80,11 @@ func runExec(ctx context.Context, env Env, o *execOptions, args []string) error 
 			return err
 		}
 		defer ep.stop()
-		vars = append([]creds.EnvVar{{Name: envContainerFull, Value: ep.url}, {Name: envContainerToken, Value: ep.tokenFile}}, profileEnv(p)...)
+		// Both token variables: SDKs that predate the _FILE one (aws-sdk-go v1
+		// before 1.47.11, Java v1, Hadoop's s3a, rclone, s5cmd) read only the value.
+		// It is this endpoint's own token, as readable as the file already is.
+		vars = append([]creds.EnvVar{{Name: envContainerFull, Value: ep.url},
+			{Name: envContainerToken, Value: ep.tokenFile}, {Name: envContainerTokVal, Value: ep.token}}, profileEnv(p)...)
 	} else {
 		vars, err = staticEnv(ctx, env, p, logger)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 type privateEndpoint struct {
 	url       string
 	tokenFile string
+	token     string // the file's content, for SDKs that read only AWS_CONTAINER_AUTHORIZATION_TOKEN
 	stop      func()
 }
 
@@ -41,6 +42,11 @@ func startPrivateEndpoint(ctx context.Context, env Env, p *config.Profile, logge
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
+	}
+	tokenValue, err := os.ReadFile(tokenFile)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("could not read the endpoint's token: %w", err)
 	}
 	srv, err := server.New(server.Config{AuthToken: token, Logger: logger})
 	if err != nil {
@@ -94,5 +100,5 @@ func startPrivateEndpoint(ctx context.Context, env Env, p *config.Profile, logge
 	}
 	url := server.EndpointURL(ln.Addr(), "")
 	logger.Debug("private credentials endpoint ready", zap.String("url", url), zap.String("profile", p.Name))
-	return &privateEndpoint{url: url, tokenFile: tokenFile, stop: stop}, nil
+	return &privateEndpoint{url: url, tokenFile: tokenFile, token: string(tokenValue), stop: stop}, nil
 }

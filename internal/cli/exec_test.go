@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -54,6 +55,7 @@ func testExec(t *testing.T, bin string) {
 test -z "${AWS_ACCESS_KEY_ID:-}" && test -z "${AWS_SECRET_ACCESS_KEY:-}" && test -z "${AWS_PROFILE:-}"
 case "$AWS_CONTAINER_CREDENTIALS_FULL_URI" in http://127.0.0.1:*/v1/credentials) ;; *) exit 10 ;; esac
 test "$(stat -c %a "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")" = 600
+test "$AWS_CONTAINER_AUTHORIZATION_TOKEN" = "$(cat "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")"
 echo "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
 aws s3api create-bucket --bucket server-bucket >/dev/null
 aws configure list | grep -q container-role
@@ -69,6 +71,25 @@ aws s3 ls`
 		// The private endpoint's own, in-memory refresher made one exchange.
 		if got := w.exchanges() - before; got != 1 {
 			t.Fatalf("%d exchanges for --server", got)
+		}
+	})
+
+	// rclone is built on aws-sdk-go v1 (1.44), which predates the token-file
+	// variable: it reads AWS_CONTAINER_AUTHORIZATION_TOKEN alone. exec --server
+	// sets both, so older SDKs get refreshed keys too.
+	t.Run("rclone-server", func(t *testing.T) {
+		if _, err := exec.LookPath("rclone"); err != nil {
+			t.Fatal("rclone is missing: run scripts/install-test-deps (it installs Debian's rclone)")
+		}
+		rcloneEnv := append(slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+			return strings.HasPrefix(kv, "AWS_CA_BUNDLE=") // rclone fails with LoadCustomCABundleError when set
+		}), "RCLONE_CONFIG_CW_TYPE=s3", "RCLONE_CONFIG_CW_PROVIDER=Other", "RCLONE_CONFIG_CW_ENV_AUTH=true",
+			"RCLONE_CONFIG_CW_ENDPOINT="+w.emu.S3URL(), "RCLONE_CONFIG_CW_REGION="+w.emu.Region(),
+			"RCLONE_CONFIG_DIR="+t.TempDir(), "AWS_EC2_METADATA_DISABLED=true")
+		r := w.runProc(ctx, nil, rcloneEnv, bin, "exec", "--server", "--", "sh", "-c",
+			`set -e; rclone mkdir cw:rclone-bucket; echo hi | rclone rcat cw:rclone-bucket/hi.txt; rclone lsf cw:rclone-bucket`)
+		if r.code != 0 || !strings.Contains(r.stdout, "hi.txt") {
+			t.Fatalf("rclone through exec --server: code %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 		}
 	})
 
