@@ -1,11 +1,14 @@
 package kube_test
 
 import (
+	"context"
 	"crypto/tls"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -79,6 +82,9 @@ func testWebhook(t *testing.T, s *apiServer, bin string) {
 				checkUntouched(t, pod)
 			default:
 				checkInjected(t, pod, c.want)
+			}
+			if c.want == "agent" {
+				agentServesPod(t, s, bin, pod)
 			}
 			if c.name == "pod-annotation" {
 				if got := envValue(pod.Spec.Containers[0], "AWS_REGION"); got != "user-region" {
@@ -201,6 +207,49 @@ func startWebhook(t *testing.T, s *apiServer, bin string) {
 	if _, err := s.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(testContext(t), &mwc, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("register the chart's webhook: %v", err)
 	}
+	// Unregister before the process stops (cleanups run last first): with
+	// failurePolicy Fail, other tests' pods could not be created otherwise.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(ctx, mwc.Name, metav1.DeleteOptions{}); err != nil {
+			t.Errorf("unregister the webhook: %v", err)
+		}
+	})
+}
+
+// agentServesPod plays the kubelet and the pod's SDK for a pod injected in
+// agent mode: the token its projected volume asks for (TokenRequest with that
+// audience and lifetime, bound to the pod), and the env the webhook gave it,
+// get keys from `cwcreds serve --mode agent`. The agent listens on loopback,
+// not 169.254.170.23 (no NET_ADMIN here), so only the URL's host is swapped.
+func agentServesPod(t *testing.T, s *apiServer, bin string, pod *corev1.Pod) {
+	t.Helper()
+	v := volume(pod, tokenVolume)
+	if v == nil || v.Projected == nil || len(v.Projected.Sources) != 1 || v.Projected.Sources[0].ServiceAccountToken == nil {
+		t.Fatalf("no projected token volume %s", tokenVolume)
+	}
+	projection := v.Projected.Sources[0].ServiceAccountToken
+	token := requestToken(t, s, pod.Namespace, pod.Spec.ServiceAccountName, projection.Audience, *projection.ExpirationSeconds, pod)
+	tokenFile := filepath.Join(t.TempDir(), projection.Path)
+	writeFile(t, tokenFile, []byte(token))
+
+	app := pod.Spec.Containers[0]
+	if got := envValue(app, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); got != tokenDir+"/"+projection.Path {
+		t.Fatalf("the app reads its token from %q, but the volume puts it at %s/%s", got, tokenDir, projection.Path)
+	}
+	emu := startTrustingEmulator(t, s)
+	agent := startAgent(t, bin, emu)
+	podURL := envValue(app, "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+	if !strings.HasPrefix(podURL, "http://169.254.170.23:9911/") {
+		t.Fatalf("agent URL %q", podURL)
+	}
+	url := strings.Replace(podURL, "http://169.254.170.23:9911", strings.TrimSuffix(agent.credentialsURL, "/v1/credentials"), 1)
+	key := botocoreContainerKey(t, url, tokenFile)
+	want := cwobject.PrincipalPrefixOIDC + s.url + ":system:serviceaccount:" + pod.Namespace + ":" + pod.Spec.ServiceAccountName
+	if got := emu.PrincipalOf(key); got != want {
+		t.Errorf("the pod's key belongs to %q, want %q", got, want)
+	}
 }
 
 // checkUntouched: the webhook added nothing.
@@ -253,7 +302,7 @@ func checkInjected(t *testing.T, pod *corev1.Pod, mode string) {
 	if writer.RestartPolicy != nil {
 		t.Errorf("%s is a sidecar (restartPolicy %s): it must run once, before the others", awsConfigInit, *writer.RestartPolicy)
 	}
-	checkMount(t, writer, runVolume, runDir, false)
+	checkMount(t, writer, runVolume, runDir, mountRW)
 
 	sidecar := findContainer(inits, sidecarName)
 	wantURL, wantTokenFile := sidecarURL, authTokenPath
@@ -284,9 +333,9 @@ func checkInjected(t *testing.T, pod *corev1.Pod, mode string) {
 		if n := countEnv(c, "AWS_REGION"); n != 1 {
 			t.Errorf("container %s: AWS_REGION set %d times", c.Name, n)
 		}
-		checkMount(t, c, runVolume, runDir, false)
+		checkMount(t, c, runVolume, runDir, mountAny)
 		if mode == "agent" {
-			checkMount(t, c, tokenVolume, tokenDir, true)
+			checkMount(t, c, tokenVolume, tokenDir, mountRO)
 		}
 	}
 	// The API server's own ServiceAccount admission still did its part.
@@ -319,8 +368,8 @@ func checkSidecar(t *testing.T, c *corev1.Container) {
 			t.Errorf("sidecar %s=%q, want %q", name, got, want)
 		}
 	}
-	checkMount(t, *c, tokenVolume, tokenDir, true)
-	checkMount(t, *c, runVolume, runDir, false)
+	checkMount(t, *c, tokenVolume, tokenDir, mountRO)
+	checkMount(t, *c, runVolume, runDir, mountRW)
 }
 
 func checkTokenVolume(t *testing.T, pod *corev1.Pod) {
@@ -337,12 +386,22 @@ func checkTokenVolume(t *testing.T, pod *corev1.Pod) {
 	}
 }
 
-func checkMount(t *testing.T, c corev1.Container, volumeName, path string, readOnly bool) {
+// mountRW and mountRO say how a volume must be mounted; mountAny leaves it to
+// the webhook (an app may read the shared folder read-only).
+type mountMode int
+
+const (
+	mountAny mountMode = iota
+	mountRW
+	mountRO
+)
+
+func checkMount(t *testing.T, c corev1.Container, volumeName, path string, mode mountMode) {
 	t.Helper()
 	for _, m := range c.VolumeMounts {
 		if m.Name == volumeName {
-			if m.MountPath != path || m.ReadOnly != readOnly {
-				t.Errorf("container %s mounts %s at %s (read-only %v), want %s (read-only %v)", c.Name, volumeName, m.MountPath, m.ReadOnly, path, readOnly)
+			if m.MountPath != path || (mode == mountRW && m.ReadOnly) || (mode == mountRO && !m.ReadOnly) {
+				t.Errorf("container %s mounts %s at %s (read-only %v), want %s (read-only: %v)", c.Name, volumeName, m.MountPath, m.ReadOnly, path, mode == mountRO)
 			}
 			return
 		}
