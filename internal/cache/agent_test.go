@@ -2,13 +2,18 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"golang.org/x/time/rate"
+
+	"github.com/cwcreds/cwcreds/internal/creds"
 )
 
 func newTestAgent(t *testing.T, cfg AgentConfig) *AgentCache {
@@ -134,3 +139,127 @@ func TestAgentCacheRejectsBadInput(t *testing.T) {
 		t.Error("a nil fetcher must be refused")
 	}
 }
+
+// Thousands of pods, each with its own token: one exchange per identity, and
+// none again while the keys are cached, however often each pod asks.
+func TestAgentCacheThousandsOfIdentities(t *testing.T) {
+	const n = 3000
+	clock := clockwork.NewFakeClockAt(epoch)
+	a := newTestAgent(t, AgentConfig{Identity: Config{Clock: clock}, MaxEntries: n, UpstreamRate: rate.Inf})
+	fetchers := make([]*fakeFetcher, n)
+	for i := range fetchers {
+		fetchers[i] = newFakeFetcher(clock, time.Hour)
+	}
+	newFetcherCalls := 0
+	for round := range 3 {
+		for i := range n {
+			if _, err := a.Get(t.Context(), fakeToken(i), func() Fetcher { newFetcherCalls++; return fetchers[i] }); err != nil {
+				t.Fatalf("round %d identity %d: %v", round, i, err)
+			}
+		}
+		clock.Advance(10 * time.Minute) // still well before the refresh window of 1h keys
+	}
+	if a.Len() != n {
+		t.Fatalf("%d identities cached, want %d", a.Len(), n)
+	}
+	if newFetcherCalls != n {
+		t.Errorf("built %d fetchers for %d identities", newFetcherCalls, n)
+	}
+	for i, f := range fetchers {
+		if f.count() != 1 {
+			t.Fatalf("identity %d was exchanged %d times, want 1", i, f.count())
+		}
+	}
+}
+
+// The shared limiter caps the exchanges of the whole agent: in any window of
+// the fake clock, at most burst + rate × window of them start, however many new
+// identities ask; the others are told they are rate limited.
+func TestAgentCacheUpstreamRateNeverAboveLimit(t *testing.T) {
+	const (
+		limit = rate.Limit(5)
+		burst = 10
+	)
+	clock := clockwork.NewFakeClockAt(epoch)
+	a := newTestAgent(t, AgentConfig{Identity: Config{Clock: clock}, MaxEntries: 100000, UpstreamRate: limit, UpstreamBurst: burst})
+	var mu sync.Mutex
+	var starts []time.Time
+	newFetcher := func() Fetcher {
+		return fetcherFunc(func(context.Context) (creds.Credentials, error) {
+			mu.Lock()
+			starts = append(starts, clock.Now())
+			mu.Unlock()
+			return creds.Credentials{AccessKeyID: "CWTEST", SecretAccessKey: secretMarker, Expiration: clock.Now().Add(time.Hour)}, nil
+		})
+	}
+	limited, served, next := 0, 0, 0
+	for step := range 200 { // 20 s in steps of 100 ms, 30 new pods and every earlier one asking each step
+		for range 30 {
+			_, err := a.Get(t.Context(), fakeToken(next), newFetcher)
+			next++
+			switch {
+			case err == nil:
+				served++
+			case errors.Is(err, ErrRateLimited):
+				limited++
+				var nc *NoCredentialsError
+				if !errors.As(err, &nc) || nc.NextRetry.IsZero() || !strings.Contains(err.Error(), "agent") {
+					t.Fatalf("a rate-limited caller must learn when to retry and why: %v", err)
+				}
+			default:
+				t.Fatalf("step %d: %v", step, err)
+			}
+		}
+		clock.Advance(100 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if limited == 0 || served == 0 {
+		t.Fatalf("served %d, limited %d: the test must drive the agent past its limit", served, limited)
+	}
+	for i := range starts {
+		for j := i; j < len(starts); j++ {
+			window := starts[j].Sub(starts[i])
+			if allowed := float64(burst) + float64(limit)*window.Seconds(); float64(j-i+1) > allowed+1e-9 {
+				t.Fatalf("%d exchanges within %s, more than the %.1f the limit allows", j-i+1, window, allowed)
+			}
+		}
+	}
+	if max := float64(burst) + float64(limit)*20; float64(len(starts)) > max {
+		t.Errorf("%d exchanges in 20 s, limit allows %.0f", len(starts), max)
+	}
+}
+
+// Memory per cached identity, with a fetcher that keeps a 1 KiB token as the
+// agent's does: reported, and bounded so that the default --max-identities
+// (10,000) stays within tens of MB.
+func TestAgentCacheBytesPerIdentity(t *testing.T) {
+	const n = 5000
+	clock := clockwork.NewFakeClockAt(epoch)
+	tokens := make([]string, n)
+	for i := range tokens {
+		tokens[i] = jwtSized(i)
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	a := newTestAgent(t, AgentConfig{Identity: Config{Clock: clock}, MaxEntries: n, UpstreamRate: rate.Inf})
+	for _, tok := range tokens {
+		kept := strings.Clone(tok)
+		if _, err := a.Get(t.Context(), tok, func() Fetcher { return &mintFetcher{token: kept, clock: clock} }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(a)
+	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	t.Logf("%d bytes of heap per cached identity (1 KiB token kept)", per)
+	if per > 4096 {
+		t.Errorf("%d bytes per identity, want at most 4096", per)
+	}
+}
+
+type fetcherFunc func(context.Context) (creds.Credentials, error)
+
+func (f fetcherFunc) Fetch(ctx context.Context) (creds.Credentials, error) { return f(ctx) }

@@ -65,11 +65,17 @@ func retryAfter(err error) time.Duration {
 // ErrNoCredentials matches every *NoCredentialsError with errors.Is.
 var ErrNoCredentials = errors.New("no valid credentials")
 
+// ErrRateLimited matches, with errors.Is, the reason of a *NoCredentialsError
+// given because an upstream rate limit (the identity's own, or an AgentCache's
+// shared one) holds the next exchange back.
+var ErrRateLimited = errors.New("upstream rate limit reached")
+
 // Reasons a cache holds no keys that are not themselves a fetch failure.
 var (
-	errFetchPending = errors.New("the exchange is still running; try again in a moment")
-	errRateLimited  = errors.New("the upstream rate limit for this identity is reached")
-	errPropagating  = errors.New("the new keys are not accepted by S3 yet (they propagate for propagation_delay)")
+	errFetchPending     = errors.New("the exchange is still running; try again in a moment")
+	errRateLimited      = fmt.Errorf("%w: the exchanges of this identity are spaced out", ErrRateLimited)
+	errAgentRateLimited = fmt.Errorf("%w: the agent's exchanges for all identities are at their limit (--upstream-rate)", ErrRateLimited)
+	errPropagating      = errors.New("the new keys are not accepted by S3 yet (they propagate for propagation_delay)")
 )
 
 // NoCredentialsError is returned when the cache has no keys it may serve. Its

@@ -181,6 +181,7 @@ type Refresher struct {
 	// coldRetry (never later) once none are: see retryAtLocked.
 	nextRetry, coldRetry time.Time
 	rateUntil            time.Time
+	rateShared           bool // rateUntil comes from the AgentCache's shared limiter
 	lastErr              error
 	lastClass            Class
 	lastErrAt            time.Time
@@ -391,6 +392,9 @@ func (r *Refresher) noCredsLocked(now time.Time) *NoCredentialsError {
 		e.NextRetry = r.rateUntil
 		if e.Err == nil {
 			e.Err = errRateLimited
+			if r.rateShared {
+				e.Err = errAgentRateLimited
+			}
 		}
 	}
 	if e.Err == nil {

@@ -29,8 +29,8 @@ func (r *Refresher) attemptLocked(ctx context.Context, now time.Time) (*call, *N
 	if now.Before(r.retryAtLocked(&r.snap.Load().pair)) || now.Before(r.rateUntil) {
 		return nil, r.noCredsLocked(now)
 	}
-	if d := r.reserveLocked(now); d > 0 {
-		r.rateUntil = now.Add(d)
+	if d, shared := r.reserveLocked(now); d > 0 {
+		r.rateUntil, r.rateShared = now.Add(d), shared
 		r.logger().Warn("upstream rate limit reached; delaying the next exchange",
 			logfield.Time("next_attempt", r.rateUntil))
 		return nil, r.noCredsLocked(now)
@@ -69,15 +69,15 @@ func (r *Refresher) mayRetryStoppedLocked(now time.Time) bool {
 }
 
 // reserveLocked takes one token from the identity's limiter and the shared one, or
-// returns how long to wait (taking nothing).
-func (r *Refresher) reserveLocked(now time.Time) time.Duration {
+// returns how long to wait (taking nothing) and whether the shared one said so.
+func (r *Refresher) reserveLocked(now time.Time) (time.Duration, bool) {
 	own := r.limiter.ReserveN(now, 1)
 	if !own.OK() {
-		return r.s.backoff.Max
+		return r.s.backoff.Max, false
 	}
 	if d := own.DelayFrom(now); d > 0 {
 		own.CancelAt(now)
-		return d
+		return d, false
 	}
 	if r.s.shared != nil {
 		sh := r.s.shared.ReserveN(now, 1)
@@ -88,10 +88,10 @@ func (r *Refresher) reserveLocked(now time.Time) time.Duration {
 		if d > 0 {
 			sh.CancelAt(now)
 			own.CancelAt(now)
-			return d
+			return d, true
 		}
 	}
-	return 0
+	return 0, false
 }
 
 // fetch runs one exchange and publishes its result.

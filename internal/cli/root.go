@@ -91,6 +91,7 @@ func newRootCommand(env Env) *cobra.Command {
 		newLogoutCommand(env),
 	)
 	root.AddCommand(newServeCommand(env))
+	root.AddCommand(newAgentCommand(env))
 	return root
 }
 

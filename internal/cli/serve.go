@@ -26,8 +26,10 @@ const (
 
 type serveOptions struct {
 	profileFlags
+	mode            string
 	profiles        []string
-	listen          string
+	listens         []string // --listen as given; several only in agent mode
+	listen          string   // profile mode: the one address
 	opsListen       string
 	authTokenFile   string
 	logLevel        string
@@ -42,6 +44,8 @@ type serveOptions struct {
 	emulatorListen      string
 	emulatorS3Listen    string
 	emulatorPropagation time.Duration
+
+	agent agentOptions
 }
 
 func (o *serveOptions) addFlags(cmd *cobra.Command) {
@@ -49,7 +53,8 @@ func (o *serveOptions) addFlags(cmd *cobra.Command) {
 	o.addOverrideFlags(cmd)
 	f := cmd.Flags()
 	f.StringArrayVar(&o.profiles, "profile", nil, "profile to serve; repeat for several (default: every profile of the config)")
-	f.StringVar(&o.listen, "listen", server.DefaultListen, "address of the credentials endpoint: host:port ([::1]:port for IPv6) or unix:/path; with --dev, "+devListen+" (a free port) unless given")
+	f.StringVar(&o.mode, "mode", modeProfile, "\"profile\": serve the keys of configured profiles; \"agent\": a node agent, where each caller's Authorization token (its pod's service-account token) is its identity")
+	f.StringArrayVar(&o.listens, "listen", []string{server.DefaultListen}, "address of the credentials endpoint: host:port ([::1]:port for IPv6) or unix:/path; with --dev, "+devListen+" (a free port) unless given; repeat in agent mode (default there "+strings.Join(agentDefaultListens, " and ")+")")
 	f.StringVar(&o.opsListen, "ops-listen", server.DefaultOpsListen, "address of /healthz, /readyz and /metrics, or \"off\" (or \"\") for none; with --dev, "+devListen+" unless given")
 	f.StringVar(&o.authTokenFile, "auth-token-file", "", "file holding the token callers must send; read if it exists, else generated (default $XDG_RUNTIME_DIR/cwcreds/auth-token, else <cache dir>/serve/auth-token; with --dev, a temporary file)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level on stderr: debug, info, warn or error")
@@ -60,6 +65,7 @@ func (o *serveOptions) addFlags(cmd *cobra.Command) {
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "on SIGTERM/SIGINT, how long requests in flight (and --revoke-on-exit) get to finish")
 	f.DurationVar(&o.minLifetime, "min-lifetime", 0, "shortest profile lifetime accepted (tests only)")
 	_ = f.MarkHidden("min-lifetime")
+	o.agent.addFlags(cmd)
 
 	f.BoolVar(&o.dev, "dev", false, "run the built-in CoreWeave emulator and serve a dev profile from it; prints the shell export lines when ready")
 	f.StringVar(&o.emulatorListen, "emulator-listen", devListen, "with --dev: address of the emulated CoreWeave API")
@@ -101,6 +107,9 @@ func newServeCommandWith(env Env, hooks serveHooks) *cobra.Command {
 			if err := o.check(cmd); err != nil {
 				return err
 			}
+			if o.mode == modeAgent {
+				return runAgent(cmd.Context(), env, o)
+			}
 			reload := hooks.reload
 			if reload == nil {
 				ch := make(chan os.Signal, 1)
@@ -118,6 +127,20 @@ func newServeCommandWith(env Env, hooks serveHooks) *cobra.Command {
 // check validates the flags and applies the --dev defaults.
 func (o *serveOptions) check(cmd *cobra.Command) error {
 	fl := cmd.Flags()
+	switch o.mode {
+	case modeAgent:
+		return o.checkAgent(cmd)
+	case modeProfile:
+		if err := o.agent.refuseIn(cmd, "--mode "+modeProfile); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("--mode %q is not a mode: use %s or %s", o.mode, modeProfile, modeAgent)
+	}
+	if len(o.listens) != 1 {
+		return fmt.Errorf("--listen is given %d times: only --mode %s listens on several addresses", len(o.listens), modeAgent)
+	}
+	o.listen = o.listens[0]
 	switch {
 	case o.coldWait <= 0:
 		return fmt.Errorf("--cold-wait %s is not positive: use e.g. %s", o.coldWait, server.DefaultColdWait)

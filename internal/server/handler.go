@@ -8,9 +8,13 @@ import (
 )
 
 // Handler returns the credentials endpoint for a listener bound to addr (use
-// ln.Addr()); the Host header check is derived from it. A unix socket address
+// ln.Addr()); the Host header check is derived from it. A node agent (Config.Agent)
+// gets the agent's handler. A unix socket address
 // accepts any Host; a nil or unparsable address refuses every request.
 func (s *Server) Handler(addr net.Addr) http.Handler {
+	if s.agent != nil {
+		return &agentHandler{s: s, hosts: newHostRule(addr)}
+	}
 	return &handler{s: s, hosts: newHostRule(addr)}
 }
 

@@ -59,6 +59,7 @@ type profileMetrics struct {
 // its own label at its index here; anything else counts as "other", at stOther.
 var countedStatuses = [...]int{
 	http.StatusOK,
+	http.StatusBadRequest,
 	http.StatusUnauthorized,
 	http.StatusForbidden,
 	http.StatusNotFound,

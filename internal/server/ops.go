@@ -107,6 +107,7 @@ func (o *ops) healthz(w http.ResponseWriter, _ *http.Request) {
 type Readiness struct {
 	Ready    bool               `json:"ready"`
 	Reason   string             `json:"reason,omitempty"`
+	Mode     string             `json:"mode,omitempty"` // "agent" for a node agent
 	Profiles []ProfileReadiness `json:"profiles"`
 }
 
@@ -141,7 +142,19 @@ func (o *ops) readyz(w http.ResponseWriter, r *http.Request) {
 // Readiness reports whether every served profile holds keys valid for at least
 // minTTL. Profiles whose provider has a Status are checked without fetching; the
 // others are asked with Get, bounded by ColdWait.
+//
+// A node agent holds keys only for callers that asked, so it is ready when its
+// AgentConfig.Ready says so (nil: always), whatever keys it holds.
 func (s *Server) Readiness(ctx context.Context, minTTL time.Duration) Readiness {
+	if s.agent != nil {
+		rd := Readiness{Ready: true, Mode: AgentProfile, Profiles: []ProfileReadiness{}}
+		if s.agent.ready != nil {
+			var reason string
+			rd.Ready, reason = s.agent.ready(ctx)
+			rd.Reason = cleanMessage(reason)
+		}
+		return rd
+	}
 	set := s.set.Load()
 	rd := Readiness{Ready: len(set.sorted) > 0, Profiles: make([]ProfileReadiness, 0, len(set.sorted))}
 	if len(set.sorted) == 0 {

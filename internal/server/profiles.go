@@ -70,6 +70,9 @@ type profileSet struct {
 // removed. Call it before starting the providers' refreshers, so their first events
 // are counted under their own profile.
 func (s *Server) SetProfiles(defaultName string, providers map[string]Provider) error {
+	if s.agent != nil {
+		return fmt.Errorf("a node agent serves no profiles: each caller's token is its identity")
+	}
 	set := &profileSet{byName: make(map[string]*profile, len(providers))}
 	for name, prov := range providers {
 		if !validProfileName(name) {

@@ -35,6 +35,9 @@ type Config struct {
 	Logger *zap.Logger
 	// Clock checks that served keys have not expired (default: the real clock).
 	Clock clockwork.Clock
+	// Agent, when set, makes this a node agent (see AgentConfig): set neither
+	// AuthToken nor Token, and no profiles.
+	Agent *AgentConfig
 }
 
 // Server holds what every listener of the credentials endpoint shares: the token,
@@ -45,6 +48,7 @@ type Server struct {
 	log      *zap.Logger
 	clock    clockwork.Clock
 	metrics  *Metrics
+	agent    *agent // nil: profile mode
 
 	mu  sync.Mutex // serialises SetProfiles
 	set atomic.Pointer[profileSet]
@@ -58,6 +62,9 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	token := cfg.AuthToken
 	switch {
+	case cfg.Agent != nil && (token != nil || cfg.Token != ""):
+		return nil, errors.New("cannot serve credentials: a node agent takes each caller's token as its identity; give it no auth token")
+	case cfg.Agent != nil:
 	case token != nil && cfg.Token != "":
 		return nil, errors.New("cannot serve credentials: set Config.AuthToken or Config.Token, not both")
 	case token == nil:
@@ -97,6 +104,14 @@ func New(cfg Config) (*Server, error) {
 		s.metrics = m
 	}
 	s.set.Store(&profileSet{byName: map[string]*profile{}})
+	if cfg.Agent != nil {
+		a, err := newAgent(cfg.Agent)
+		if err != nil {
+			return nil, fmt.Errorf("cannot serve credentials: %w", err)
+		}
+		s.agent = a
+		s.metrics.setProfiles([]*profile{a.prof})
+	}
 	return s, nil
 }
 
