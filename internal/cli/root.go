@@ -92,6 +92,7 @@ func newRootCommand(env Env) *cobra.Command {
 	)
 	root.AddCommand(newServeCommand(env))
 	root.AddCommand(newAgentCommand(env))
+	root.AddCommand(newInjectCommand(env)) // issue 11: the admission webhook
 	return root
 }
 

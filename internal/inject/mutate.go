@@ -1,0 +1,506 @@
+package inject
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// ServiceAccounts gives the annotations of service accounts (see
+// NewServiceAccounts for the informer-backed one).
+type ServiceAccounts interface {
+	// Annotations returns the annotations of the service account namespace/name;
+	// found is false when there is no such account.
+	Annotations(ctx context.Context, namespace, name string) (annotations map[string]string, found bool, err error)
+}
+
+// Outcome says what a review did, for metrics and logs.
+type Outcome string
+
+const (
+	OutcomeInjected        Outcome = "injected"
+	OutcomeNotOptedIn      Outcome = "not_opted_in"
+	OutcomeOptedOut        Outcome = "opted_out"
+	OutcomeAlreadyInjected Outcome = "already_injected"
+	OutcomeNotPodCreate    Outcome = "not_pod_create" // another kind, operation or subresource
+	OutcomeDenied          Outcome = "denied"
+)
+
+// Result is Mutate's answer: the response to send and what it did.
+type Result struct {
+	Response *admissionv1.AdmissionResponse
+	Outcome  Outcome
+	Mode     Mode   // when injected
+	Reason   string // why, in a few words, for the log
+	// Pod ("namespace/name", or "namespace/generateName*") and ServiceAccount
+	// are for the log; never anything from the pod's env or annotations values.
+	Pod            string
+	ServiceAccount string
+}
+
+// BadRequestError is a request Mutate cannot read: the handler answers it with
+// HTTP 400, so the webhook's failure policy decides.
+type BadRequestError struct{ msg string }
+
+func (e *BadRequestError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &BadRequestError{msg: fmt.Sprintf(format, args...)}
+}
+
+// StatusCode is the HTTP status the handler answers err with.
+func StatusCode(err error) int {
+	var bad *BadRequestError
+	if errors.As(err, &bad) {
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// patchOp is one RFC 6902 operation; the webhook only ever adds.
+type patchOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value"`
+}
+
+// Mutate answers req. cfg must have passed Validate. accounts is asked only when
+// the pod itself neither opts in nor out; nil means service accounts are not
+// consulted. The response always carries req.UID. An error means req could not
+// be read (BadRequestError) or the service account could not be looked up.
+//
+// A pod opts in with AnnotationInject or AnnotationCoreWeaveInject "true" on
+// itself or, failing that, on its service account (the pod's "false" wins over
+// the account's "true"; cwcreds' annotation over CoreWeave's). A pod that carries
+// AnnotationInjected is left alone; otherwise nothing is added twice: a volume,
+// container, env variable or mount path already there is kept as it is.
+func Mutate(ctx context.Context, cfg Config, req *admissionv1.AdmissionRequest, accounts ServiceAccounts) (Result, error) {
+	if req == nil {
+		return Result{}, badRequest("the AdmissionReview has no request")
+	}
+	if req.UID == "" {
+		return Result{}, badRequest("the AdmissionReview request has no uid")
+	}
+	res := Result{Response: &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}}
+	if req.Kind.Group != "" || req.Kind.Kind != "Pod" || req.SubResource != "" || req.Operation != admissionv1.Create {
+		res.Outcome, res.Reason = OutcomeNotPodCreate, fmt.Sprintf("%s %s %s", req.Operation, req.Kind.Kind, req.SubResource)
+		return res, nil
+	}
+	pod, err := decodePod(req.Object.Raw)
+	if err != nil {
+		return Result{}, err
+	}
+	namespace := req.Namespace
+	if namespace == "" {
+		namespace = pod.Namespace
+	}
+	res.Pod = namespace + "/" + pod.Name
+	if pod.Name == "" {
+		res.Pod = namespace + "/" + pod.GenerateName + "*"
+	}
+	res.ServiceAccount = pod.Spec.ServiceAccountName
+	if res.ServiceAccount == "" {
+		res.ServiceAccount = "default"
+	}
+
+	if strings.EqualFold(pod.Annotations[AnnotationInjected], "true") {
+		res.Outcome, res.Reason = OutcomeAlreadyInjected, AnnotationInjected+" is set"
+		return res, nil
+	}
+	in, decided, why, warnings := optIn(pod.Annotations, "pod")
+	res.Response.Warnings = append(res.Response.Warnings, warnings...)
+	if !decided && accounts != nil && namespace != "" {
+		sa, found, err := accounts.Annotations(ctx, namespace, res.ServiceAccount)
+		if err != nil {
+			return Result{}, fmt.Errorf("could not read service account %s/%s: %w", namespace, res.ServiceAccount, err)
+		}
+		if found {
+			in, decided, why, warnings = optIn(sa, "service account "+res.ServiceAccount)
+			res.Response.Warnings = append(res.Response.Warnings, warnings...)
+		}
+	}
+	switch {
+	case !decided:
+		res.Outcome, res.Reason = OutcomeNotOptedIn, "no "+AnnotationInject+" on the pod or its service account"
+		return res, nil
+	case !in:
+		res.Outcome, res.Reason = OutcomeOptedOut, why
+		return res, nil
+	}
+
+	mode := cfg.Mode
+	if v, ok := pod.Annotations[AnnotationMode]; ok {
+		mode = Mode(v)
+		if err := mode.check(); err != nil {
+			return deny(res, fmt.Sprintf("pod annotation %s: %v", AnnotationMode, err)), nil
+		}
+	}
+	if mode == ModeSidecar && cfg.OrgID == "" {
+		return deny(res, fmt.Sprintf("this cwcreds injector has no --org-id, so it cannot add a sidecar: set %s: %s on the pod, or give the injector --org-id", AnnotationMode, ModeAgent)), nil
+	}
+	if mode == ModeSidecar && pod.Spec.HostNetwork {
+		res.Response.Warnings = append(res.Response.Warnings, fmt.Sprintf("cwcreds: this pod uses the host network, so its cwcreds sidecar listens on the node's ports %d and %d", CredentialsPort, OpsPort))
+	}
+	ops := podPatch(cfg, mode, pod)
+	patch, err := json.Marshal(ops)
+	if err != nil {
+		return Result{}, fmt.Errorf("could not encode the patch: %w", err)
+	}
+	jsonPatch := admissionv1.PatchTypeJSONPatch
+	res.Response.PatchType, res.Response.Patch = &jsonPatch, patch
+	res.Outcome, res.Mode, res.Reason = OutcomeInjected, mode, why
+	return res, nil
+}
+
+func deny(res Result, msg string) Result {
+	res.Response.Allowed = false
+	res.Response.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest, Message: msg}
+	res.Outcome, res.Reason = OutcomeDenied, msg
+	return res
+}
+
+// decodePod reads the pod of a request, which must have metadata and spec
+// objects: the patch adds under both.
+func decodePod(raw []byte) (*corev1.Pod, error) {
+	if len(raw) == 0 {
+		return nil, badRequest("the AdmissionReview request has no object")
+	}
+	var top struct {
+		Metadata json.RawMessage `json:"metadata"`
+		Spec     json.RawMessage `json:"spec"`
+	}
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, badRequest("the request's object is not a pod: %v", oneLine(err))
+	}
+	if !isObject(top.Metadata) || !isObject(top.Spec) {
+		return nil, badRequest("the request's pod has no metadata or spec object")
+	}
+	var pod corev1.Pod
+	if err := json.Unmarshal(raw, &pod); err != nil {
+		return nil, badRequest("the request's object is not a pod: %v", oneLine(err))
+	}
+	return &pod, nil
+}
+
+func isObject(raw json.RawMessage) bool {
+	s := strings.TrimLeft(string(raw), " \t\r\n")
+	return strings.HasPrefix(s, "{")
+}
+
+// optIn reads the opt-in annotations of one object. decided is false when
+// neither says true or false; values other than those are ignored with a warning.
+func optIn(annotations map[string]string, where string) (in, decided bool, why string, warnings []string) {
+	for _, key := range []string{AnnotationInject, AnnotationCoreWeaveInject} {
+		v, ok := annotations[key]
+		if !ok {
+			continue
+		}
+		switch {
+		case strings.EqualFold(v, "true"):
+			return true, true, key + " on the " + where, warnings
+		case strings.EqualFold(v, "false"):
+			return false, true, key + "=false on the " + where, warnings
+		}
+		warnings = append(warnings, fmt.Sprintf("cwcreds: %s on the %s is %s, neither \"true\" nor \"false\": ignored", key, where, quoteShort(v)))
+	}
+	return false, false, "", warnings
+}
+
+// quoteShort quotes a user's value for a warning, cut to a sane length.
+func quoteShort(v string) string {
+	const max = 40
+	if len(v) > max {
+		v = v[:max] + "…"
+	}
+	return strconv.QuoteToASCII(v)
+}
+
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+
+// podPatch is the JSON patch that adds to pod what mode needs and it lacks.
+// User containers are patched at their indices first; cwcreds' init containers
+// are inserted at the front last, so every path refers to the pod as it is then.
+func podPatch(cfg Config, mode Mode, pod *corev1.Pod) []patchOp {
+	var ops []patchOp
+	if pod.Annotations == nil {
+		ops = append(ops, patchOp{"add", "/metadata/annotations", map[string]string{AnnotationInjected: "true"}})
+	} else {
+		ops = append(ops, patchOp{"add", "/metadata/annotations/" + escapePointer(AnnotationInjected), "true"})
+	}
+
+	var volumes []corev1.Volume
+	for _, v := range []corev1.Volume{tokenVolume(cfg), runVolume()} {
+		if !hasVolume(pod.Spec.Volumes, v.Name) {
+			volumes = append(volumes, v)
+		}
+	}
+	ops = appendAll(ops, "/spec/volumes", pod.Spec.Volumes == nil, volumes)
+
+	env := appEnv(cfg, mode)
+	mounts := appMounts(mode)
+	for i := range pod.Spec.InitContainers {
+		ops = patchApp(ops, fmt.Sprintf("/spec/initContainers/%d", i), &pod.Spec.InitContainers[i], env, mounts)
+	}
+	for i := range pod.Spec.Containers {
+		ops = patchApp(ops, fmt.Sprintf("/spec/containers/%d", i), &pod.Spec.Containers[i], env, mounts)
+	}
+
+	var ours []corev1.Container
+	if !hasContainer(pod, AWSConfigContainer) {
+		ours = append(ours, awsConfigContainer(cfg, mode))
+	}
+	if mode == ModeSidecar && !hasContainer(pod, SidecarContainer) {
+		ours = append(ours, sidecarContainer(cfg))
+	}
+	if pod.Spec.InitContainers == nil {
+		if len(ours) > 0 {
+			ops = append(ops, patchOp{"add", "/spec/initContainers", ours})
+		}
+	} else {
+		for i, c := range ours {
+			ops = append(ops, patchOp{"add", fmt.Sprintf("/spec/initContainers/%d", i), c})
+		}
+	}
+	return ops
+}
+
+// appendAll adds items to the array at path: the whole array when it is absent,
+// else one "-" append each.
+func appendAll[T any](ops []patchOp, path string, absent bool, items []T) []patchOp {
+	if len(items) == 0 {
+		return ops
+	}
+	if absent {
+		return append(ops, patchOp{"add", path, items})
+	}
+	for _, it := range items {
+		ops = append(ops, patchOp{"add", path + "/-", it})
+	}
+	return ops
+}
+
+// patchApp gives one app container the env it does not set and the mounts it
+// lacks. cwcreds' own containers (a hand-written sidecar) are left alone.
+func patchApp(ops []patchOp, path string, c *corev1.Container, env []envGroup, mounts []corev1.VolumeMount) []patchOp {
+	if c.Name == SidecarContainer || c.Name == AWSConfigContainer {
+		return ops
+	}
+	set := make(map[string]bool, len(c.Env))
+	for _, e := range c.Env {
+		set[e.Name] = true
+	}
+	var add []corev1.EnvVar
+	for _, g := range env {
+		if !g.setByUser(set) {
+			add = append(add, g.vars...)
+		}
+	}
+	ops = appendAll(ops, path+"/env", c.Env == nil, add)
+
+	var addMounts []corev1.VolumeMount
+	for _, m := range mounts {
+		if !hasMount(c.VolumeMounts, m) {
+			addMounts = append(addMounts, m)
+		}
+	}
+	return appendAll(ops, path+"/volumeMounts", c.VolumeMounts == nil, addMounts)
+}
+
+// envGroup is variables added together, and only when the container sets none
+// of the variables that would contradict them.
+type envGroup struct {
+	vars      []corev1.EnvVar
+	conflicts []string
+}
+
+func (g envGroup) setByUser(set map[string]bool) bool {
+	for _, name := range g.conflicts {
+		if set[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// appEnv is what an app container needs to find its keys:
+//   - the credentials endpoint and its token, unless the container points its
+//     SDK at an endpoint or token of its own;
+//   - the S3 endpoint, unless it sets it (or AWS_ENDPOINT_URL, which ours would
+//     override for S3);
+//   - the region (AWS_REGION for most SDKs, AWS_DEFAULT_REGION for boto3 and the
+//     AWS CLI), unless it sets either;
+//   - the AWS config file with virtual-hosted addressing, unless it names a
+//     config file or a profile (which lives in a config file of its own).
+func appEnv(cfg Config, mode Mode) []envGroup {
+	uri, tokenFile := SidecarCredentialsURI, AuthTokenPath
+	if mode == ModeAgent {
+		uri, tokenFile = cfg.AgentURL, TokenPath
+	}
+	groups := []envGroup{
+		{
+			vars:      []corev1.EnvVar{{Name: EnvCredentialsFullURI, Value: uri}, {Name: EnvAuthorizationTokenFile, Value: tokenFile}},
+			conflicts: []string{EnvCredentialsFullURI, EnvCredentialsRelativeURI, EnvAuthorizationTokenFile, EnvAuthorizationToken},
+		},
+		{
+			vars:      []corev1.EnvVar{{Name: EnvEndpointURLS3, Value: cfg.S3Endpoint}},
+			conflicts: []string{EnvEndpointURLS3, "AWS_ENDPOINT_URL"},
+		},
+	}
+	if cfg.Region != "" {
+		groups = append(groups, envGroup{
+			vars:      []corev1.EnvVar{{Name: EnvRegion, Value: cfg.Region}, {Name: EnvDefaultRegion, Value: cfg.Region}},
+			conflicts: []string{EnvRegion, EnvDefaultRegion},
+		})
+	}
+	return append(groups, envGroup{
+		vars:      []corev1.EnvVar{{Name: EnvConfigFile, Value: AWSConfigPath}},
+		conflicts: []string{EnvConfigFile, "AWS_PROFILE", "AWS_DEFAULT_PROFILE"},
+	})
+}
+
+// appMounts: the shared folder (AWS config, sidecar's auth token) always; the
+// pod's token only in agent mode, where the app itself presents it.
+func appMounts(mode Mode) []corev1.VolumeMount {
+	m := []corev1.VolumeMount{{Name: RunVolume, MountPath: RunMountPath, ReadOnly: true}}
+	if mode == ModeAgent {
+		m = append(m, corev1.VolumeMount{Name: TokenVolume, MountPath: TokenMountPath, ReadOnly: true})
+	}
+	return m
+}
+
+func tokenVolume(cfg Config) corev1.Volume {
+	exp := int64(TokenExpirationSeconds)
+	return corev1.Volume{Name: TokenVolume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+		Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
+			Audience: cfg.Audience, ExpirationSeconds: &exp, Path: TokenFileName,
+		}}},
+	}}}
+}
+
+// runVolume is in memory: it holds the sidecar's auth token, which should not
+// reach the node's disk.
+func runVolume() corev1.Volume {
+	size := resourceMustParse("1Mi")
+	return corev1.Volume{Name: RunVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+		Medium: corev1.StorageMediumMemory, SizeLimit: &size,
+	}}}
+}
+
+// awsConfigContainer writes the AWS config file, and in sidecar mode the auth
+// token the app and the sidecar share (readable by the app's user, whoever it is).
+func awsConfigContainer(cfg Config, mode Mode) corev1.Container {
+	args := []string{"inject", "write-aws-config", "--out", AWSConfigPath}
+	if mode == ModeSidecar {
+		args = append(args, "--auth-token-file", AuthTokenPath)
+	}
+	return corev1.Container{
+		Name:                     AWSConfigContainer,
+		Image:                    cfg.Image,
+		ImagePullPolicy:          cfg.ImagePullPolicy,
+		Args:                     args,
+		Resources:                cfg.Resources,
+		SecurityContext:          restricted(),
+		VolumeMounts:             []corev1.VolumeMount{{Name: RunVolume, MountPath: RunMountPath}},
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}
+}
+
+// sidecarContainer is cwcreds serve as a native sidecar: an init container that
+// keeps running, started (its startup probe passed: keys in hand) before the
+// init containers after it and the app, and stopped after them, so Jobs finish.
+func sidecarContainer(cfg Config) corev1.Container {
+	always := corev1.ContainerRestartPolicyAlways
+	env := []corev1.EnvVar{
+		{Name: "CWCREDS_TOKEN_FILE", Value: TokenPath},
+		{Name: "CWCREDS_ORG_ID", Value: cfg.OrgID},
+	}
+	if cfg.APIEndpoint != "" {
+		env = append(env, corev1.EnvVar{Name: "CWCREDS_API_ENDPOINT", Value: cfg.APIEndpoint})
+	}
+	probe := func(path string, period, timeout, failures int32) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt32(OpsPort)}},
+			PeriodSeconds: period, TimeoutSeconds: timeout, FailureThreshold: failures,
+		}
+	}
+	return corev1.Container{
+		Name:            SidecarContainer,
+		Image:           cfg.Image,
+		ImagePullPolicy: cfg.ImagePullPolicy,
+		Args: []string{"serve",
+			"--listen", "127.0.0.1:" + strconv.Itoa(CredentialsPort),
+			"--ops-listen", "0.0.0.0:" + strconv.Itoa(OpsPort),
+			"--auth-token-file", AuthTokenPath},
+		Env:           env,
+		RestartPolicy: &always,
+		// Up to two minutes for the first keys, checked every second.
+		StartupProbe:             probe("/readyz", 1, 1, 120),
+		LivenessProbe:            probe("/healthz", 10, 2, 3),
+		Resources:                cfg.Resources,
+		SecurityContext:          restricted(),
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: TokenVolume, MountPath: TokenMountPath, ReadOnly: true},
+			{Name: RunVolume, MountPath: RunMountPath},
+		},
+	}
+}
+
+// restricted is a securityContext that passes the "restricted" Pod Security
+// Standard: the image's non-root user, read-only root, no capabilities.
+func restricted() *corev1.SecurityContext {
+	yes, no, uid := true, false, int64(65532)
+	return &corev1.SecurityContext{
+		RunAsNonRoot:             &yes,
+		RunAsUser:                &uid,
+		RunAsGroup:               &uid,
+		ReadOnlyRootFilesystem:   &yes,
+		AllowPrivilegeEscalation: &no,
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+func hasVolume(vs []corev1.Volume, name string) bool {
+	for _, v := range vs {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func hasContainer(pod *corev1.Pod, name string) bool {
+	for _, list := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range list {
+			if c.Name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasMount: the container already mounts that volume, or something at that path.
+func hasMount(ms []corev1.VolumeMount, m corev1.VolumeMount) bool {
+	for _, have := range ms {
+		if have.Name == m.Name || strings.TrimRight(have.MountPath, "/") == m.MountPath {
+			return true
+		}
+	}
+	return false
+}
+
+// escapePointer escapes a JSON-pointer reference token (RFC 6901).
+func escapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
