@@ -1,6 +1,7 @@
 package kube_test
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"io"
@@ -126,6 +127,9 @@ func startAgent(t *testing.T, bin string, emu *emulator.Emulator) agentProcess {
 		"--ops-listen", loopback(ports[1]),
 		"--org-id", emu.OrgID(),
 		"--api-endpoint", emu.APIURL(),
+		// The emulator's S3 accepts a key at once (its KeyPropagationDelay is 0),
+		// so the agent need not hold new keys back.
+		"--propagation-delay", emu.KeyPropagationDelay().String(),
 	}, isolatedEnv(dir)...)
 	p.waitReady(t, "ready", httpOK(&http.Client{}, "http://"+loopback(ports[1])+"/readyz"))
 	return agentProcess{credentialsURL: "http://" + loopback(ports[0]) + "/v1/credentials", process: p}
@@ -164,14 +168,12 @@ print(json.dumps({"method": c.method, "keyId": f.access_key, "hasSecret": bool(f
 		"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="+tokenFile,
 		"AWS_EC2_METADATA_DISABLED=true",
 	)
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("botocore: %v\n%s", err, tail(string(stderr), 20))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("botocore: %v\n%s%s", err, tail(stdout.String(), 20), tail(stderr.String(), 20))
 	}
+	out := stdout.Bytes()
 	var got struct {
 		Method    string `json:"method"`
 		KeyID     string `json:"keyId"`

@@ -132,7 +132,7 @@ func testChartDryRunApply(t *testing.T, s *apiServer) {
 		}, "imagePullPolicyy"}, // named whichever way the server words it
 		{"selector not matching the template", func(u *unstructured.Unstructured) {
 			_ = unstructured.SetNestedStringMap(u.Object, map[string]string{"app": "something-else"}, "spec", "selector", "matchLabels")
-		}, "selector does not match template labels"},
+		}, "`selector` does not match template `labels`"},
 		{"wrong type", func(u *unstructured.Unstructured) {
 			_ = unstructured.SetNestedField(u.Object, "two", "spec", "replicas")
 		}, "spec.replicas"},
