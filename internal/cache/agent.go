@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cwcreds/cwcreds/internal/logging/logfield"
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -59,6 +60,7 @@ type AgentCache struct {
 type agentEntry struct {
 	r        Refresher
 	lastUsed atomic.Int64 // unix nanoseconds of the last Get
+	notAfter int64        // unix nanoseconds after which the token is refused; 0 never
 }
 
 // NewAgentCache checks cfg and returns an empty cache.
@@ -90,17 +92,40 @@ func NewAgentCache(cfg AgentConfig) (*AgentCache, error) {
 // Get returns keys for the identity token proves. newFetcher is called only when
 // the token is new to the cache, to build the Fetcher that exchanges it.
 func (a *AgentCache) Get(ctx context.Context, token string, newFetcher func() Fetcher) (creds.Credentials, error) {
+	return a.GetAdmitted(ctx, token, func() (Fetcher, time.Time, error) { return newFetcher(), time.Time{}, nil })
+}
+
+// ErrTokenExpired: a held caller token is past the instant its admission said it
+// may be used until.
+var ErrTokenExpired = errors.New("the identity token has expired: send the fresh one (kubelet renews projected tokens in their file)")
+
+// GetAdmitted is Get for tokens that must pass a check before anything is
+// fetched for them: admit runs only for a token the cache does not hold, and
+// returns the Fetcher that exchanges it and the instant after which the token may
+// no longer be used (zero: no limit). An admit error is returned unchanged and
+// nothing is cached, so a token is checked once, not on every request; a held
+// token past its limit gets an error matching ErrTokenExpired, without a fetch.
+func (a *AgentCache) GetAdmitted(ctx context.Context, token string, admit func() (Fetcher, time.Time, error)) (creds.Credentials, error) {
 	if token == "" {
 		return creds.Credentials{}, errors.New("no identity token given: send the pod's service-account token as Authorization")
 	}
-	key := sha256.Sum256([]byte(token))
+	// Hash the string's bytes in place: a copy of a ~1 KiB token was the hot
+	// path's largest allocation. Sum256 neither keeps nor changes them.
+	key := sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+	now := a.s.clock.Now()
 	e, ok := a.lru.Get(key)
 	if !ok {
-		f := newFetcher()
+		f, notAfter, err := admit()
+		if err != nil {
+			return creds.Credentials{}, err
+		}
 		if f == nil {
-			return creds.Credentials{}, errors.New("agent cache: newFetcher returned nil")
+			return creds.Credentials{}, errors.New("agent cache: no fetcher for a new token")
 		}
 		ne := &agentEntry{}
+		if !notAfter.IsZero() {
+			ne.notAfter = notAfter.UnixNano()
+		}
 		ne.r.init(a.s, f)
 		ne.r.logID = hex.EncodeToString(key[:4])
 		if prev, found, _ := a.lru.PeekOrAdd(key, ne); found {
@@ -109,7 +134,10 @@ func (a *AgentCache) Get(ctx context.Context, token string, newFetcher func() Fe
 			e = ne
 		}
 	}
-	e.lastUsed.Store(a.s.clock.Now().UnixNano())
+	if e.notAfter != 0 && now.UnixNano() >= e.notAfter {
+		return creds.Credentials{}, ErrTokenExpired
+	}
+	e.lastUsed.Store(now.UnixNano())
 	return e.r.Get(ctx)
 }
 

@@ -253,6 +253,7 @@ func TestAgentCacheBytesPerIdentity(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(a)
+	runtime.KeepAlive(tokens) // in both readings, so they cancel out
 	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
 	t.Logf("%d bytes of heap per cached identity (1 KiB token kept)", per)
 	if per > 4096 {
@@ -263,3 +264,35 @@ func TestAgentCacheBytesPerIdentity(t *testing.T) {
 type fetcherFunc func(context.Context) (creds.Credentials, error)
 
 func (f fetcherFunc) Fetch(ctx context.Context) (creds.Credentials, error) { return f(ctx) }
+
+// A token is admitted once; an admission failure caches nothing; a held token
+// past its limit is refused without a fetch.
+func TestAgentCacheGetAdmitted(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(epoch)
+	a := newTestAgent(t, AgentConfig{Identity: Config{Clock: clock}})
+	f := newFakeFetcher(clock, 2*time.Hour)
+	admissions := 0
+	admit := func() (Fetcher, time.Time, error) { admissions++; return f, epoch.Add(time.Hour), nil }
+	for range 3 {
+		if _, err := a.GetAdmitted(t.Context(), fakeToken(1), admit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if admissions != 1 || f.count() != 1 {
+		t.Fatalf("%d admissions and %d fetches, want 1 and 1", admissions, f.count())
+	}
+	refused := errors.New("refused")
+	if _, err := a.GetAdmitted(t.Context(), fakeToken(2), func() (Fetcher, time.Time, error) { return nil, time.Time{}, refused }); err != refused {
+		t.Fatalf("admission error %v, want it unchanged", err)
+	}
+	if a.Len() != 1 {
+		t.Fatalf("a refused token was cached")
+	}
+	clock.Advance(time.Hour)
+	if _, err := a.GetAdmitted(t.Context(), fakeToken(1), admit); !errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("a token past its limit: %v", err)
+	}
+	if admissions != 1 || f.count() != 1 {
+		t.Errorf("an expired token was admitted or fetched again")
+	}
+}

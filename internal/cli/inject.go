@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -129,15 +128,15 @@ func (o *injectOptions) config(env Env) (inject.Config, error) {
 	if o.apiEndpoint == "" {
 		o.apiEndpoint = env.Getenv(config.EnvAPIEndpoint)
 	}
-	res := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
+	res := inject.Resources{Requests: map[string]resource.Quantity{}, Limits: map[string]resource.Quantity{}}
 	for _, q := range []struct {
 		flag, value string
-		list        corev1.ResourceList
-		name        corev1.ResourceName
+		list        map[string]resource.Quantity
+		name        string
 	}{
-		{"--sidecar-cpu-request", o.cpuRequest, res.Requests, corev1.ResourceCPU},
-		{"--sidecar-memory-request", o.memRequest, res.Requests, corev1.ResourceMemory},
-		{"--sidecar-memory-limit", o.memLimit, res.Limits, corev1.ResourceMemory},
+		{"--sidecar-cpu-request", o.cpuRequest, res.Requests, "cpu"},
+		{"--sidecar-memory-request", o.memRequest, res.Requests, "memory"},
+		{"--sidecar-memory-limit", o.memLimit, res.Limits, "memory"},
 	} {
 		if q.value == "" {
 			continue
@@ -151,8 +150,11 @@ func (o *injectOptions) config(env Env) (inject.Config, error) {
 	if len(res.Limits) == 0 {
 		res.Limits = nil
 	}
+	if len(res.Requests) == 0 {
+		res.Requests = nil
+	}
 	cfg := inject.Config{
-		Mode: inject.Mode(o.mode), Image: o.image, ImagePullPolicy: corev1.PullPolicy(o.pullPolicy),
+		Mode: inject.Mode(o.mode), Image: o.image, ImagePullPolicy: inject.PullPolicy(o.pullPolicy),
 		Audience: o.audience, S3Endpoint: o.s3Endpoint, Region: o.region, AgentURL: o.agentURL,
 		OrgID: o.orgID, APIEndpoint: o.apiEndpoint, Resources: res,
 	}.WithDefaults()
@@ -183,7 +185,10 @@ func runInject(ctx context.Context, env Env, o *injectOptions, cfg inject.Config
 		if err != nil {
 			return fmt.Errorf("could not build the Kubernetes client: %w", err)
 		}
-		accounts := inject.NewServiceAccounts(client, log)
+		accounts, err := inject.NewServiceAccounts(client, log)
+		if err != nil {
+			return err
+		}
 		hcfg.Accounts, hcfg.Ready = accounts, accounts.Ready
 		tasks = append(tasks, task{"service-account informer", accounts.Run})
 	}

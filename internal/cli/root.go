@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cwcreds/cwcreds/internal/exchange"
 )
 
 // Env is everything the program takes from its process.
@@ -20,6 +22,8 @@ type Env struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Version string
+	// Keyring is the OS keyring API tokens may be read from; nil: the real one.
+	Keyring exchange.Keyring
 }
 
 // exitError carries a specific exit code through cobra.
@@ -89,10 +93,16 @@ func newRootCommand(env Env) *cobra.Command {
 		newStatusCommand(env),
 		newLoginCommand(env),
 		newLogoutCommand(env),
+		newKeysCommand(env),
+		newPoliciesCommand(env),
+		newBucketsCommand(env),
+		newOrgCommand(env),
+		newCanICommand(env),
+		newDoctorCommand(env),
 	)
 	root.AddCommand(newServeCommand(env))
 	root.AddCommand(newAgentCommand(env))
-	root.AddCommand(newInjectCommand(env)) // issue 11: the admission webhook
+	root.AddCommand(newInjectCommand(env))
 	return root
 }
 

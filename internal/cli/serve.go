@@ -101,14 +101,18 @@ func newServeCommandWith(env Env, hooks serveHooks) *cobra.Command {
 			"With --dev it runs the built-in emulator too, serves a dev profile from it, and when\n" +
 			"the first AWS call can succeed prints the export lines on stdout (nothing else).\n" +
 			evalHelp("cwcreds serve --dev", "CWCREDS_SERVE_PID") +
-			"Then aws s3 mb, cp and ls work against the emulator with no other setup.",
+			"Then aws s3 mb, cp and ls work against the emulator with no other setup.\n\n" +
+			"With --mode agent it is a node agent serving every pod of a node: no config file and\n" +
+			"no auth token; each caller's Authorization value (its pod's projected service-account\n" +
+			"token, audience --audience) is its identity, checked to be an unexpired JWT and then\n" +
+			"exchanged (oidc, --lifetime) and cached per token. It listens on every --listen\n" +
+			"(default " + strings.Join(agentDefaultListens, " and ") + ": run `cwcreds agent init-network` first)\n" +
+			"and takes --org-id / --api-endpoint / --ca-bundle or CWCREDS_ORG_ID, CWCREDS_API_ENDPOINT\n" +
+			"and CWCREDS_CA_BUNDLE. /readyz there means: listening, and the CoreWeave API answers.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.check(cmd); err != nil {
 				return err
-			}
-			if o.mode == modeAgent {
-				return runAgent(cmd.Context(), env, o)
 			}
 			reload := hooks.reload
 			if reload == nil {
@@ -116,6 +120,9 @@ func newServeCommandWith(env Env, hooks serveHooks) *cobra.Command {
 				signal.Notify(ch, syscall.SIGHUP)
 				defer signal.Stop(ch)
 				reload = ch
+			}
+			if o.mode == modeAgent {
+				return runAgent(cmd.Context(), env, o, reload)
 			}
 			return runServe(cmd.Context(), env, o, reload)
 		},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -208,13 +209,14 @@ func (a *agentExchanges) newFetcher(token string) (cache.Fetcher, error) {
 		OrgID: a.orgID, Lifetime: a.lifetime, Clock: a.clock})
 }
 
-func (a *agentExchanges) Get(ctx context.Context, token string) (creds.Credentials, error) {
-	return a.cache.Get(ctx, token, func() cache.Fetcher {
-		f, err := a.newFetcher(strings.Clone(token)) // keep the token, not the request's memory
+func (a *agentExchanges) Get(ctx context.Context, token string, admit func() (time.Time, error)) (creds.Credentials, error) {
+	return a.cache.GetAdmitted(ctx, token, func() (cache.Fetcher, time.Time, error) {
+		notAfter, err := admit()
 		if err != nil {
-			return nil // checked at start: cannot happen
+			return nil, time.Time{}, err
 		}
-		return f
+		f, err := a.newFetcher(strings.Clone(token)) // keep the token, not the request's memory
+		return f, notAfter, err
 	})
 }
 
@@ -289,7 +291,7 @@ func (p *apiProbe) run(ctx context.Context) error {
 
 // runAgent is `cwcreds serve --mode agent`: it returns nil after a graceful
 // shutdown.
-func runAgent(ctx context.Context, env Env, o *serveOptions) error {
+func runAgent(ctx context.Context, env Env, o *serveOptions, reload <-chan os.Signal) error {
 	log, err := logging.New(env.Stderr, o.logLevel)
 	if err != nil {
 		return err
@@ -383,6 +385,16 @@ func runAgent(ctx context.Context, env Env, o *serveOptions) error {
 	tasks = append(tasks,
 		task{"agent cache sweeper", ac.Run},
 		task{"API probe", probe.run},
+		task{"reload signals", func(ctx context.Context) error {
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-reload: // SIGHUP must not kill the agent; it has nothing to re-read
+					log.Info("reload asked: the agent has no config file or auth token to re-read; nothing changes")
+				}
+			}
+		}},
 	)
 	log.Info("serving credentials", fields...)
 	stopWatch := context.AfterFunc(ctx, func() { log.Info("shutting down", zap.Duration("deadline", o.shutdownTimeout)) })

@@ -3,8 +3,10 @@ package cli
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -251,5 +253,47 @@ func TestServeAgentFlagErrors(t *testing.T) {
 				t.Errorf("stderr %q, want one line with %q", out, tc.want)
 			}
 		})
+	}
+}
+
+// A token CoreWeave rejects (here: an issuer the organisation does not trust) is
+// a 503, and the agent does not ask again for it however often the pod asks.
+func TestServeAgentUpstreamRejectionIsNotRetried(t *testing.T) {
+	emu := emutest.Start(t, emulator.Config{})
+	a := startAgent(t, emu, "--listen", "127.0.0.1:0")
+	other, err := devissuer.New(devissuer.Config{IssuerURL: "https://untrusted.example/dev-oidc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := other.Mint(devissuer.MintOptions{Subject: "system:serviceaccount:ml:stranger", Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := emuCalls(emu)
+	for i := range 5 {
+		resp := srvGet(t, a.urls[0], tok)
+		if resp.status != http.StatusServiceUnavailable || !strings.Contains(resp.body, "identity not usable") || resp.header.Get("Retry-After") == "" {
+			t.Fatalf("request %d: %d %s", i, resp.status, resp.body)
+		}
+	}
+	if n := emuCalls(emu) - before; n != 1 {
+		t.Errorf("5 requests with a rejected token made %d exchanges, want 1", n)
+	}
+	checkNoSecrets(t, "the agent's logs", a.logs.String(), tok)
+}
+
+// SIGHUP (a reload in profile mode) neither stops nor disturbs the agent.
+func TestServeAgentSurvivesReloadSignal(t *testing.T) {
+	emu := emutest.Start(t, emulator.Config{})
+	reload := make(chan os.Signal, 1)
+	r := startServe(t, map[string]string{"CWCREDS_ORG_ID": emu.OrgID(), "CWCREDS_API_ENDPOINT": emu.APIURL()}, reload,
+		"--mode", "agent", "--listen", "127.0.0.1:0", "--ops-listen", "off", "--propagation-delay", "0s")
+	m := r.logs.waitMsg(t, "serving credentials", 1)
+	url := m["endpoints"].([]any)[0].(string)
+	tok := mintPodToken(t, emu, devissuer.MintOptions{Subject: "system:serviceaccount:ml:hup", Lifetime: time.Hour})
+	reload <- syscall.SIGHUP
+	r.logs.waitMsg(t, "reload asked: the agent has no config file or auth token to re-read; nothing changes", 1)
+	if resp := srvGet(t, url, tok); resp.status != http.StatusOK {
+		t.Fatalf("after SIGHUP: %d %s", resp.status, resp.body)
 	}
 }

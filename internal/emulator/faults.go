@@ -1,8 +1,13 @@
 package emulator
 
 import (
+	"encoding/json"
+	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
 )
@@ -41,6 +46,9 @@ type faultEntry struct {
 type faultTable struct {
 	mu      sync.Mutex
 	entries []*faultEntry
+	// dateSkew (nanoseconds) is added to the API's Date header: a server whose
+	// clock is off, or a client whose clock is, look alike to the client.
+	dateSkew atomic.Int64
 }
 
 func (t *faultTable) add(op string, f Fault) {
@@ -54,9 +62,49 @@ func (t *faultTable) add(op string, f Fault) {
 }
 
 func (t *faultTable) clear() {
+	t.dateSkew.Store(0)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.entries = nil
+}
+
+// SetDateSkew makes every API answer carry a Date header skew away from the
+// emulator's clock (negative: behind it), as a client with a wrong clock sees a
+// correct server; 0 restores it. ClearFaults also restores it.
+func (e *Emulator) SetDateSkew(skew time.Duration) { e.faults.dateSkew.Store(int64(skew)) }
+
+// withDate sets the Date header of every answer from clock and the skew (net/http
+// would set it from the real clock).
+func (t *faultTable) withDate(clock clockwork.Clock, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := clock.Now().Add(time.Duration(t.dateSkew.Load()))
+		w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// dateSkewRequest is the body of POST /_emulator/date-skew.
+type dateSkewRequest struct {
+	Seconds float64 `json:"seconds"`
+}
+
+// maxDateSkew bounds an injected skew (a day either way is plenty for tests).
+const maxDateSkew = 24 * time.Hour
+
+func (e *Emulator) serveDateSkew(w http.ResponseWriter, r *http.Request) {
+	var req dateSkewRequest
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<10)
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, invalidArgument("date skew must be JSON like {\"seconds\":-600}"))
+		return
+	}
+	skew := time.Duration(req.Seconds * float64(time.Second))
+	if skew > maxDateSkew || skew < -maxDateSkew {
+		writeError(w, invalidArgument("seconds must be between -86400 and 86400"))
+		return
+	}
+	e.SetDateSkew(skew)
+	writeJSON(w, http.StatusOK, empty{})
 }
 
 // take returns the fault for this call of op, counting it down.

@@ -141,3 +141,40 @@ func TestEmulatorHooksOverHTTP(t *testing.T) {
 	}
 	v.raw("GET", "/v1/cwobject/nothing-here", nil, nil).expectError(t, cwobject.CodeNotFound, "no such operation")
 }
+
+func TestDateSkew(t *testing.T) {
+	v := newEnv(t)
+	date := func() time.Time {
+		t.Helper()
+		r := v.admin(cwobject.OpListAccessPolicies, "", nil)
+		d, err := http.ParseTime(r.header.Get("Date"))
+		if err != nil {
+			t.Fatalf("Date %q: %v", r.header.Get("Date"), err)
+		}
+		return d
+	}
+	if got, want := date(), v.clock.Now().Truncate(time.Second); !got.Equal(want) {
+		t.Fatalf("Date %s, want the emulator's clock %s", got, want)
+	}
+	v.e.SetDateSkew(-10 * time.Minute)
+	if got, want := date(), v.clock.Now().Add(-10*time.Minute).Truncate(time.Second); !got.Equal(want) {
+		t.Fatalf("skewed Date %s, want %s", got, want)
+	}
+	// Through the hook, as a test in another process sets it.
+	r := v.raw(http.MethodPost, "/_emulator/date-skew", nil, []byte(`{"seconds":3600}`))
+	if r.status != http.StatusOK {
+		t.Fatalf("date-skew hook: %d %s", r.status, r.body)
+	}
+	if got, want := date(), v.clock.Now().Add(time.Hour).Truncate(time.Second); !got.Equal(want) {
+		t.Fatalf("hook-skewed Date %s, want %s", got, want)
+	}
+	for _, bad := range []string{`{"seconds":"x"}`, `{"seconds":90000}`, `nope`} {
+		if r := v.raw(http.MethodPost, "/_emulator/date-skew", nil, []byte(bad)); r.status != http.StatusBadRequest {
+			t.Fatalf("date-skew %s: %d, want 400", bad, r.status)
+		}
+	}
+	v.e.ClearFaults()
+	if got, want := date(), v.clock.Now().Truncate(time.Second); !got.Equal(want) {
+		t.Fatalf("Date after ClearFaults %s, want %s", got, want)
+	}
+}

@@ -65,26 +65,15 @@ func (s *policyStore) list() []cwobject.Policy {
 	return out
 }
 
-// allowed evaluates every policy: a matching Deny wins, otherwise a matching
-// Allow is needed.
+// allowed evaluates every policy with the contract's rules (cwobject.PolicyAllows).
 func (s *policyStore) allowed(principal, action, resource string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	allow := false
+	ps := make([]cwobject.Policy, 0, len(s.policies))
 	for _, p := range s.policies {
-		for _, st := range p.Statements {
-			if !matchAny(st.Principals, principal) || !matchAny(st.Actions, action) || !matchAny(st.Resources, resource) {
-				continue
-			}
-			if st.Effect == cwobject.EffectDeny {
-				return false
-			}
-			if st.Effect == cwobject.EffectAllow {
-				allow = true
-			}
-		}
+		ps = append(ps, p)
 	}
-	return allow
+	return cwobject.PolicyAllows(ps, principal, action, resource)
 }
 
 // allowedAll reports whether every action is allowed on every resource.
@@ -97,27 +86,6 @@ func (s *policyStore) allowedAll(principal string, actions, resources []string) 
 		}
 	}
 	return true
-}
-
-func matchAny(patterns []string, value string) bool {
-	for _, p := range patterns {
-		if matchPattern(p, value) {
-			return true
-		}
-	}
-	return false
-}
-
-// matchPattern supports "*" and a trailing "*" (prefix match), as CoreWeave's
-// policy examples use them.
-func matchPattern(pattern, value string) bool {
-	if pattern == "*" {
-		return true
-	}
-	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
-		return strings.HasPrefix(value, prefix)
-	}
-	return pattern == value
 }
 
 // validatePolicy is the server-side check of an incoming policy.

@@ -66,6 +66,7 @@ func (e *Emulator) routes() (http.Handler, error) {
 	mux.HandleFunc("POST /_emulator/reset-stats", e.serveResetStats)
 	mux.HandleFunc("POST /_emulator/faults", e.serveAddFault)
 	mux.HandleFunc("DELETE /_emulator/faults", e.serveClearFaults)
+	mux.HandleFunc("POST /_emulator/date-skew", e.serveDateSkew)
 	mux.HandleFunc("GET /_emulator/info", e.serveInfo)
 	mux.HandleFunc(DevIssuerPath+"/", func(w http.ResponseWriter, r *http.Request) {
 		e.devHandler().ServeHTTP(w, r)
@@ -73,7 +74,7 @@ func (e *Emulator) routes() (http.Handler, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusNotFound, cwobject.CodeNotFound, "no such operation: "+r.Method+" "+r.URL.Path)
 	})
-	return mux, nil
+	return e.faults.withDate(e.clock, mux), nil
 }
 
 // operation wraps a handler with statistics, injected faults, auth and policy.

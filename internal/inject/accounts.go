@@ -29,7 +29,7 @@ type InformerAccounts struct {
 }
 
 // NewServiceAccounts builds the informer; Run starts it.
-func NewServiceAccounts(client metadata.Interface, log *zap.Logger) *InformerAccounts {
+func NewServiceAccounts(client metadata.Interface, log *zap.Logger) (*InformerAccounts, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -44,8 +44,10 @@ func NewServiceAccounts(client metadata.Interface, log *zap.Logger) *InformerAcc
 	}
 	inf := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, client), &metav1.PartialObjectMetadata{}, 0,
 		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	_ = inf.SetTransform(keepOptIn) // fails only once started
-	return &InformerAccounts{client: client, informer: inf, log: log}
+	if err := inf.SetTransform(keepOptIn); err != nil {
+		return nil, fmt.Errorf("could not set up the service-account informer: %w", err)
+	}
+	return &InformerAccounts{client: client, informer: inf, log: log}, nil
 }
 
 // keepOptIn strips a service account to what Mutate reads.

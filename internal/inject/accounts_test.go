@@ -28,7 +28,10 @@ func TestInformerAccounts(t *testing.T) {
 	client := fake.NewSimpleMetadataClient(scheme,
 		serviceAccount("ml", "builder", map[string]string{AnnotationInject: "true", "secret-looking": "x"}),
 		serviceAccount("ml", "default", nil))
-	accounts := NewServiceAccounts(client, nil)
+	accounts, err := NewServiceAccounts(client, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -88,7 +91,10 @@ func TestAccountsCacheMiss(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := fake.NewSimpleMetadataClient(scheme, serviceAccount("ml", "builder", map[string]string{AnnotationInject: "true"}))
-	accounts := NewServiceAccounts(client, nil)
+	accounts, err := NewServiceAccounts(client, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, found, err := accounts.Annotations(context.Background(), "ml", "builder")
 	if err != nil || !found || got[AnnotationInject] != "true" {
 		t.Fatalf("%v %v %v", got, found, err)

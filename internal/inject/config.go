@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -19,7 +18,7 @@ type Config struct {
 	// Image is the cwcreds image of the sidecar and the aws-config init container.
 	Image string
 	// ImagePullPolicy of those containers ("": Kubernetes' default).
-	ImagePullPolicy corev1.PullPolicy
+	ImagePullPolicy PullPolicy
 	// Audience of the projected service-account token.
 	Audience string
 	// S3Endpoint becomes AWS_ENDPOINT_URL_S3 (e.g. http://cwlota.com inside
@@ -34,15 +33,15 @@ type Config struct {
 	OrgID       string
 	APIEndpoint string
 	// Resources of the containers the webhook adds.
-	Resources corev1.ResourceRequirements
+	Resources Resources
 }
 
 // DefaultResources of the containers the webhook adds: cwcreds serve idles at
 // about 17 MB and peaks near 23 MB under load (docs/benchmarks.md).
-func DefaultResources() corev1.ResourceRequirements {
-	return corev1.ResourceRequirements{
-		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
-		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")},
+func DefaultResources() Resources {
+	return Resources{
+		Requests: map[string]resource.Quantity{"cpu": resource.MustParse("10m"), "memory": resource.MustParse("32Mi")},
+		Limits:   map[string]resource.Quantity{"memory": resource.MustParse("64Mi")},
 	}
 }
 
@@ -72,7 +71,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--image %q is not an image reference: use e.g. %s:v1.0.0", c.Image, DefaultImageRepo)
 	}
 	switch c.ImagePullPolicy {
-	case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	case "", PullAlways, PullIfNotPresent, PullNever:
 	default:
 		return fmt.Errorf("--image-pull-policy %q: use Always, IfNotPresent or Never", c.ImagePullPolicy)
 	}
@@ -143,5 +142,3 @@ func checkAgentURL(s string) error {
 	}
 	return fmt.Errorf("AWS SDKs refuse plain http on %s: use http://169.254.170.23:9911/v1/credentials, http://[fd00:ec2::23]:9911/v1/credentials, or https", host)
 }
-
-func resourceMustParse(s string) resource.Quantity { return resource.MustParse(s) }

@@ -10,9 +10,8 @@ import (
 	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // ServiceAccounts gives the annotations of service accounts (see
@@ -101,22 +100,22 @@ func Mutate(ctx context.Context, cfg Config, req *admissionv1.AdmissionRequest, 
 	}
 	namespace := req.Namespace
 	if namespace == "" {
-		namespace = pod.Namespace
+		namespace = pod.Metadata.Namespace
 	}
-	res.Pod = namespace + "/" + pod.Name
-	if pod.Name == "" {
-		res.Pod = namespace + "/" + pod.GenerateName + "*"
+	res.Pod = namespace + "/" + pod.Metadata.Name
+	if pod.Metadata.Name == "" {
+		res.Pod = namespace + "/" + pod.Metadata.GenerateName + "*"
 	}
 	res.ServiceAccount = pod.Spec.ServiceAccountName
 	if res.ServiceAccount == "" {
 		res.ServiceAccount = "default"
 	}
 
-	if strings.EqualFold(pod.Annotations[AnnotationInjected], "true") {
+	if strings.EqualFold(pod.Metadata.Annotations[AnnotationInjected], "true") {
 		res.Outcome, res.Reason = OutcomeAlreadyInjected, AnnotationInjected+" is set"
 		return res, nil
 	}
-	in, decided, why, warnings := optIn(pod.Annotations, "pod")
+	in, decided, why, warnings := optIn(pod.Metadata.Annotations, "pod")
 	res.Response.Warnings = append(res.Response.Warnings, warnings...)
 	if !decided && accounts != nil && namespace != "" {
 		sa, found, err := accounts.Annotations(ctx, namespace, res.ServiceAccount)
@@ -138,7 +137,7 @@ func Mutate(ctx context.Context, cfg Config, req *admissionv1.AdmissionRequest, 
 	}
 
 	mode := cfg.Mode
-	if v, ok := pod.Annotations[AnnotationMode]; ok {
+	if v, ok := pod.Metadata.Annotations[AnnotationMode]; ok {
 		mode = Mode(v)
 		if err := mode.check(); err != nil {
 			return deny(res, fmt.Sprintf("pod annotation %s: %v", AnnotationMode, err)), nil
@@ -170,7 +169,7 @@ func deny(res Result, msg string) Result {
 
 // decodePod reads the pod of a request, which must have metadata and spec
 // objects: the patch adds under both.
-func decodePod(raw []byte) (*corev1.Pod, error) {
+func decodePod(raw []byte) (*pod, error) {
 	if len(raw) == 0 {
 		return nil, badRequest("the AdmissionReview request has no object")
 	}
@@ -184,11 +183,11 @@ func decodePod(raw []byte) (*corev1.Pod, error) {
 	if !isObject(top.Metadata) || !isObject(top.Spec) {
 		return nil, badRequest("the request's pod has no metadata or spec object")
 	}
-	var pod corev1.Pod
-	if err := json.Unmarshal(raw, &pod); err != nil {
+	var p pod
+	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, badRequest("the request's object is not a pod: %v", oneLine(err))
 	}
-	return &pod, nil
+	return &p, nil
 }
 
 func isObject(raw json.RawMessage) bool {
@@ -229,16 +228,16 @@ func oneLine(err error) string { return strings.Join(strings.Fields(err.Error())
 // podPatch is the JSON patch that adds to pod what mode needs and it lacks.
 // User containers are patched at their indices first; cwcreds' init containers
 // are inserted at the front last, so every path refers to the pod as it is then.
-func podPatch(cfg Config, mode Mode, pod *corev1.Pod) []patchOp {
+func podPatch(cfg Config, mode Mode, pod *pod) []patchOp {
 	var ops []patchOp
-	if pod.Annotations == nil {
+	if pod.Metadata.Annotations == nil {
 		ops = append(ops, patchOp{"add", "/metadata/annotations", map[string]string{AnnotationInjected: "true"}})
 	} else {
 		ops = append(ops, patchOp{"add", "/metadata/annotations/" + escapePointer(AnnotationInjected), "true"})
 	}
 
-	var volumes []corev1.Volume
-	for _, v := range []corev1.Volume{tokenVolume(cfg), runVolume()} {
+	var volumes []Volume
+	for _, v := range []Volume{tokenVolume(cfg), runVolume()} {
 		if !hasVolume(pod.Spec.Volumes, v.Name) {
 			volumes = append(volumes, v)
 		}
@@ -254,7 +253,7 @@ func podPatch(cfg Config, mode Mode, pod *corev1.Pod) []patchOp {
 		ops = patchApp(ops, fmt.Sprintf("/spec/containers/%d", i), &pod.Spec.Containers[i], env, mounts)
 	}
 
-	var ours []corev1.Container
+	var ours []Container
 	if !hasContainer(pod, AWSConfigContainer) {
 		ours = append(ours, awsConfigContainer(cfg, mode))
 	}
@@ -290,7 +289,7 @@ func appendAll[T any](ops []patchOp, path string, absent bool, items []T) []patc
 
 // patchApp gives one app container the env it does not set and the mounts it
 // lacks. cwcreds' own containers (a hand-written sidecar) are left alone.
-func patchApp(ops []patchOp, path string, c *corev1.Container, env []envGroup, mounts []corev1.VolumeMount) []patchOp {
+func patchApp(ops []patchOp, path string, c *podContainer, env []envGroup, mounts []VolumeMount) []patchOp {
 	if c.Name == SidecarContainer || c.Name == AWSConfigContainer {
 		return ops
 	}
@@ -298,7 +297,7 @@ func patchApp(ops []patchOp, path string, c *corev1.Container, env []envGroup, m
 	for _, e := range c.Env {
 		set[e.Name] = true
 	}
-	var add []corev1.EnvVar
+	var add []EnvVar
 	for _, g := range env {
 		if !g.setByUser(set) {
 			add = append(add, g.vars...)
@@ -306,7 +305,7 @@ func patchApp(ops []patchOp, path string, c *corev1.Container, env []envGroup, m
 	}
 	ops = appendAll(ops, path+"/env", c.Env == nil, add)
 
-	var addMounts []corev1.VolumeMount
+	var addMounts []VolumeMount
 	for _, m := range mounts {
 		if !hasMount(c.VolumeMounts, m) {
 			addMounts = append(addMounts, m)
@@ -318,7 +317,7 @@ func patchApp(ops []patchOp, path string, c *corev1.Container, env []envGroup, m
 // envGroup is variables added together, and only when the container sets none
 // of the variables that would contradict them.
 type envGroup struct {
-	vars      []corev1.EnvVar
+	vars      []EnvVar
 	conflicts []string
 }
 
@@ -347,92 +346,85 @@ func appEnv(cfg Config, mode Mode) []envGroup {
 	}
 	groups := []envGroup{
 		{
-			vars:      []corev1.EnvVar{{Name: EnvCredentialsFullURI, Value: uri}, {Name: EnvAuthorizationTokenFile, Value: tokenFile}},
+			vars:      []EnvVar{{Name: EnvCredentialsFullURI, Value: uri}, {Name: EnvAuthorizationTokenFile, Value: tokenFile}},
 			conflicts: []string{EnvCredentialsFullURI, EnvCredentialsRelativeURI, EnvAuthorizationTokenFile, EnvAuthorizationToken},
 		},
 		{
-			vars:      []corev1.EnvVar{{Name: EnvEndpointURLS3, Value: cfg.S3Endpoint}},
+			vars:      []EnvVar{{Name: EnvEndpointURLS3, Value: cfg.S3Endpoint}},
 			conflicts: []string{EnvEndpointURLS3, "AWS_ENDPOINT_URL"},
 		},
 	}
 	if cfg.Region != "" {
 		groups = append(groups, envGroup{
-			vars:      []corev1.EnvVar{{Name: EnvRegion, Value: cfg.Region}, {Name: EnvDefaultRegion, Value: cfg.Region}},
+			vars:      []EnvVar{{Name: EnvRegion, Value: cfg.Region}, {Name: EnvDefaultRegion, Value: cfg.Region}},
 			conflicts: []string{EnvRegion, EnvDefaultRegion},
 		})
 	}
 	return append(groups, envGroup{
-		vars:      []corev1.EnvVar{{Name: EnvConfigFile, Value: AWSConfigPath}},
+		vars:      []EnvVar{{Name: EnvConfigFile, Value: AWSConfigPath}},
 		conflicts: []string{EnvConfigFile, "AWS_PROFILE", "AWS_DEFAULT_PROFILE"},
 	})
 }
 
 // appMounts: the shared folder (AWS config, sidecar's auth token) always; the
 // pod's token only in agent mode, where the app itself presents it.
-func appMounts(mode Mode) []corev1.VolumeMount {
-	m := []corev1.VolumeMount{{Name: RunVolume, MountPath: RunMountPath, ReadOnly: true}}
+func appMounts(mode Mode) []VolumeMount {
+	m := []VolumeMount{{Name: RunVolume, MountPath: RunMountPath, ReadOnly: true}}
 	if mode == ModeAgent {
-		m = append(m, corev1.VolumeMount{Name: TokenVolume, MountPath: TokenMountPath, ReadOnly: true})
+		m = append(m, VolumeMount{Name: TokenVolume, MountPath: TokenMountPath, ReadOnly: true})
 	}
 	return m
 }
 
-func tokenVolume(cfg Config) corev1.Volume {
+func tokenVolume(cfg Config) Volume {
 	exp := int64(TokenExpirationSeconds)
-	return corev1.Volume{Name: TokenVolume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
-		Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
-			Audience: cfg.Audience, ExpirationSeconds: &exp, Path: TokenFileName,
-		}}},
-	}}}
+	return Volume{Name: TokenVolume, Projected: &projected{Sources: []projection{{ServiceAccountToken: &serviceAccountToken{
+		Audience: cfg.Audience, ExpirationSeconds: &exp, Path: TokenFileName,
+	}}}}}
 }
 
 // runVolume is in memory: it holds the sidecar's auth token, which should not
 // reach the node's disk.
-func runVolume() corev1.Volume {
-	size := resourceMustParse("1Mi")
-	return corev1.Volume{Name: RunVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
-		Medium: corev1.StorageMediumMemory, SizeLimit: &size,
-	}}}
+func runVolume() Volume {
+	size := resource.MustParse("1Mi")
+	return Volume{Name: RunVolume, EmptyDir: &emptyDir{Medium: "Memory", SizeLimit: &size}}
 }
 
 // awsConfigContainer writes the AWS config file, and in sidecar mode the auth
 // token the app and the sidecar share (readable by the app's user, whoever it is).
-func awsConfigContainer(cfg Config, mode Mode) corev1.Container {
+func awsConfigContainer(cfg Config, mode Mode) Container {
 	args := []string{"inject", "write-aws-config", "--out", AWSConfigPath}
 	if mode == ModeSidecar {
 		args = append(args, "--auth-token-file", AuthTokenPath)
 	}
-	return corev1.Container{
+	return Container{
 		Name:                     AWSConfigContainer,
 		Image:                    cfg.Image,
 		ImagePullPolicy:          cfg.ImagePullPolicy,
 		Args:                     args,
 		Resources:                cfg.Resources,
 		SecurityContext:          restricted(),
-		VolumeMounts:             []corev1.VolumeMount{{Name: RunVolume, MountPath: RunMountPath}},
-		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		VolumeMounts:             []VolumeMount{{Name: RunVolume, MountPath: RunMountPath}},
+		TerminationMessagePolicy: fallbackToLogsOnError,
 	}
 }
 
 // sidecarContainer is cwcreds serve as a native sidecar: an init container that
 // keeps running, started (its startup probe passed: keys in hand) before the
 // init containers after it and the app, and stopped after them, so Jobs finish.
-func sidecarContainer(cfg Config) corev1.Container {
-	always := corev1.ContainerRestartPolicyAlways
-	env := []corev1.EnvVar{
+func sidecarContainer(cfg Config) Container {
+	always := "Always"
+	env := []EnvVar{
 		{Name: "CWCREDS_TOKEN_FILE", Value: TokenPath},
 		{Name: "CWCREDS_ORG_ID", Value: cfg.OrgID},
 	}
 	if cfg.APIEndpoint != "" {
-		env = append(env, corev1.EnvVar{Name: "CWCREDS_API_ENDPOINT", Value: cfg.APIEndpoint})
+		env = append(env, EnvVar{Name: "CWCREDS_API_ENDPOINT", Value: cfg.APIEndpoint})
 	}
-	probe := func(path string, period, timeout, failures int32) *corev1.Probe {
-		return &corev1.Probe{
-			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt32(OpsPort)}},
-			PeriodSeconds: period, TimeoutSeconds: timeout, FailureThreshold: failures,
-		}
+	probe := func(path string, period, timeout, failures int32) *Probe {
+		return &Probe{HTTPGet: &httpGet{Path: path, Port: OpsPort}, PeriodSeconds: period, TimeoutSeconds: timeout, FailureThreshold: failures}
 	}
-	return corev1.Container{
+	return Container{
 		Name:            SidecarContainer,
 		Image:           cfg.Image,
 		ImagePullPolicy: cfg.ImagePullPolicy,
@@ -447,8 +439,8 @@ func sidecarContainer(cfg Config) corev1.Container {
 		LivenessProbe:            probe("/healthz", 10, 2, 3),
 		Resources:                cfg.Resources,
 		SecurityContext:          restricted(),
-		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-		VolumeMounts: []corev1.VolumeMount{
+		TerminationMessagePolicy: fallbackToLogsOnError,
+		VolumeMounts: []VolumeMount{
 			{Name: TokenVolume, MountPath: TokenMountPath, ReadOnly: true},
 			{Name: RunVolume, MountPath: RunMountPath},
 		},
@@ -457,20 +449,20 @@ func sidecarContainer(cfg Config) corev1.Container {
 
 // restricted is a securityContext that passes the "restricted" Pod Security
 // Standard: the image's non-root user, read-only root, no capabilities.
-func restricted() *corev1.SecurityContext {
+func restricted() *securityContext {
 	yes, no, uid := true, false, int64(65532)
-	return &corev1.SecurityContext{
+	return &securityContext{
 		RunAsNonRoot:             &yes,
 		RunAsUser:                &uid,
 		RunAsGroup:               &uid,
 		ReadOnlyRootFilesystem:   &yes,
 		AllowPrivilegeEscalation: &no,
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		Capabilities:             &capabilities{Drop: []string{"ALL"}},
+		SeccompProfile:           &seccompProfile{Type: "RuntimeDefault"},
 	}
 }
 
-func hasVolume(vs []corev1.Volume, name string) bool {
+func hasVolume(vs []named, name string) bool {
 	for _, v := range vs {
 		if v.Name == name {
 			return true
@@ -479,8 +471,8 @@ func hasVolume(vs []corev1.Volume, name string) bool {
 	return false
 }
 
-func hasContainer(pod *corev1.Pod, name string) bool {
-	for _, list := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+func hasContainer(pod *pod, name string) bool {
+	for _, list := range [][]podContainer{pod.Spec.InitContainers, pod.Spec.Containers} {
 		for _, c := range list {
 			if c.Name == name {
 				return true
@@ -491,7 +483,7 @@ func hasContainer(pod *corev1.Pod, name string) bool {
 }
 
 // hasMount: the container already mounts that volume, or something at that path.
-func hasMount(ms []corev1.VolumeMount, m corev1.VolumeMount) bool {
+func hasMount(ms []VolumeMount, m VolumeMount) bool {
 	for _, have := range ms {
 		if have.Name == m.Name || strings.TrimRight(have.MountPath, "/") == m.MountPath {
 			return true
@@ -499,6 +491,8 @@ func hasMount(ms []corev1.VolumeMount, m corev1.VolumeMount) bool {
 	}
 	return false
 }
+
+const fallbackToLogsOnError = "FallbackToLogsOnError"
 
 // escapePointer escapes a JSON-pointer reference token (RFC 6901).
 func escapePointer(s string) string {

@@ -223,8 +223,10 @@ func TestAgentModeHasNoSidecar(t *testing.T) {
 	review := mustDecode(t, readReview(t, "agent-mode"))
 	res := mustMutate(t, review.Request)
 	pod := decodeStrict(t, applyPatch(t, review.Request.Object.Raw, res.Response.Patch))
-	if hasContainer(pod, SidecarContainer) {
-		t.Fatal("agent mode added a sidecar")
+	for _, c := range append(pod.Spec.InitContainers, pod.Spec.Containers...) {
+		if c.Name == SidecarContainer {
+			t.Fatal("agent mode added a sidecar")
+		}
 	}
 	env := envOf(pod.Spec.Containers[0])
 	if env[EnvCredentialsFullURI] != DefaultAgentURL || env[EnvAuthorizationTokenFile] != TokenPath {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -23,11 +24,15 @@ import (
 const AgentProfile = "agent"
 
 // AgentProvider hands out keys for the identity a caller's token proves; the
-// *cache.AgentCache with a fetcher per token is one. Get is only called with a
-// token that passed the agent's checks. Errors follow Provider's rules; one
-// matching cache.ErrRateLimited is counted as rate limited.
+// *cache.AgentCache with a fetcher per token is one (GetAdmitted). For a token it
+// does not hold, Get must call admit before anything else — admit checks the
+// token and returns the instant after which it may no longer be used — and
+// return admit's error unchanged, caching nothing; for a token it holds, Get
+// must return an error matching cache.ErrTokenExpired once that instant passed.
+// The token is thus parsed once, not on every request. Other errors follow
+// Provider's rules; one matching cache.ErrRateLimited is counted as rate limited.
 type AgentProvider interface {
-	Get(ctx context.Context, token string) (creds.Credentials, error)
+	Get(ctx context.Context, token string, admit func() (notAfter time.Time, err error)) (creds.Credentials, error)
 }
 
 // AgentConfig makes a Server a node agent (`cwcreds serve --mode agent`): there is
@@ -54,7 +59,7 @@ type agent struct {
 	ready    func(ctx context.Context) (bool, string)
 	prof     *profile // carries the "agent" series
 
-	missing, several, wrongAudience, notFound *errorResponse
+	missing, several, wrongAudience, expired, notFound *errorResponse
 }
 
 func newAgent(cfg *AgentConfig) (*agent, error) {
@@ -76,40 +81,52 @@ func newAgent(cfg *AgentConfig) (*agent, error) {
 			"more than one Authorization header: send the pod's service-account token once"),
 		wrongAudience: newErrorResponse(http.StatusForbidden, "WrongAudience",
 			"the identity token was not issued for "+cfg.Audience+": project the service-account token with that audience"),
+		expired: newErrorResponse(http.StatusForbidden, "ExpiredIdentityToken",
+			"the identity token in Authorization has expired (kubelet renews projected tokens: re-read the file, as the AWS SDKs do)"),
 		notFound: newErrorResponse(http.StatusNotFound, "NotFound",
 			"no such credentials path: the node agent serves "+CredentialsPath+" only; the identity is the Authorization token, not the path"),
 	}
 	return a, nil
 }
 
-// checkCaller returns the caller's token when it is one well-formed, unexpired
-// JWT with iss, sub and the expected audience. Nothing is verified — CoreWeave
-// checks the signature — but nothing else ever reaches the exchange. The refusal
-// texts come from exchange.CheckJWT and this function, never from the token.
-func (s *Server) checkCaller(h http.Header) (string, *errorResponse) {
-	a := s.agent
+// callerToken returns the one Authorization value of the request.
+func (s *Server) callerToken(h http.Header) (string, *errorResponse) {
 	v := h["Authorization"]
 	switch {
 	case len(v) == 0 || len(v) == 1 && v[0] == "":
-		return "", a.missing
+		return "", s.agent.missing
 	case len(v) > 1:
-		return "", a.several
-	}
-	claims, err := exchange.CheckJWT(v[0], s.clock.Now())
-	switch {
-	case errors.Is(err, exchange.ErrExpired):
-		return "", newErrorResponse(http.StatusForbidden, "ExpiredIdentityToken",
-			"the identity token in Authorization has "+err.Error()+" (kubelet renews projected tokens: re-read the file, as the AWS SDKs do)")
-	case err != nil:
-		return "", newErrorResponse(http.StatusBadRequest, "MalformedIdentityToken",
-			"the Authorization header is "+err.Error()+": send the pod's projected service-account token, raw (no \"Bearer \")")
-	case claims.Issuer == "" || claims.Subject == "":
-		return "", newErrorResponse(http.StatusBadRequest, "MalformedIdentityToken",
-			"the identity token has no iss or no sub claim, which CoreWeave needs to name its principal")
-	case !slices.Contains(claims.Audience, a.audience):
-		return "", a.wrongAudience
+		return "", s.agent.several
 	}
 	return v[0], nil
+}
+
+// refusal is an admission failure, carried through the provider unchanged.
+type refusal struct{ r *errorResponse }
+
+func (e *refusal) Error() string { return e.r.code }
+
+// admit checks that token is a well-formed, unexpired JWT with iss, sub and the
+// expected audience, and returns when it stops being usable (its exp less
+// exchange.JWTExpiryLeeway). Nothing is verified — CoreWeave checks the
+// signature — but nothing else ever reaches the exchange. The refusal texts come
+// from exchange.CheckJWT and this function, never from the token.
+func (s *Server) admit(token string) (time.Time, error) {
+	claims, err := exchange.CheckJWT(token, s.clock.Now())
+	switch {
+	case errors.Is(err, exchange.ErrExpired):
+		return time.Time{}, &refusal{newErrorResponse(http.StatusForbidden, "ExpiredIdentityToken",
+			"the identity token in Authorization has "+err.Error()+" (kubelet renews projected tokens: re-read the file, as the AWS SDKs do)")}
+	case err != nil:
+		return time.Time{}, &refusal{newErrorResponse(http.StatusBadRequest, "MalformedIdentityToken",
+			"the Authorization header is "+err.Error()+": send the pod's projected service-account token, raw (no \"Bearer \")")}
+	case claims.Issuer == "" || claims.Subject == "":
+		return time.Time{}, &refusal{newErrorResponse(http.StatusBadRequest, "MalformedIdentityToken",
+			"the identity token has no iss or no sub claim, which CoreWeave needs to name its principal")}
+	case !slices.Contains(claims.Audience, s.agent.audience):
+		return time.Time{}, &refusal{s.agent.wrongAudience}
+	}
+	return claims.Expiry.Add(-exchange.JWTExpiryLeeway), nil
 }
 
 // agentHandler serves one listener of a node agent.
@@ -121,28 +138,37 @@ type agentHandler struct {
 func (h *agentHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := h.s
 	a := s.agent
-	var refusal *errorResponse
+	var refused *errorResponse
 	var token string
 	switch {
 	case isForwarded(r.Header):
-		refusal = s.static.forwarded
+		refused = s.static.forwarded
 	case !h.hosts.allows(r.Host):
-		refusal = s.static.misdirected
+		refused = s.static.misdirected
 	case r.URL.Path != CredentialsPath || r.URL.RawPath != "":
-		refusal = a.notFound
+		refused = a.notFound
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
-		refusal = s.static.methodNotAllowed
+		refused = s.static.methodNotAllowed
 	default:
-		token, refusal = s.checkCaller(r.Header)
+		token, refused = s.callerToken(r.Header)
 	}
-	if refusal != nil {
-		s.refuse(w, r, a.prof.pm, refusal)
+	if refused != nil {
+		s.refuse(w, r, a.prof.pm, refused)
 		return
 	}
 
 	ctx := newColdCtx(r.Context(), s.coldWait)
-	c, err := a.provider.Get(ctx, token)
+	c, err := a.provider.Get(ctx, token, func() (time.Time, error) { return s.admit(token) })
 	ctx.release()
+	var ref *refusal
+	switch {
+	case errors.As(err, &ref):
+		s.refuse(w, r, a.prof.pm, ref.r)
+		return
+	case errors.Is(err, cache.ErrTokenExpired):
+		s.refuse(w, r, a.prof.pm, a.expired)
+		return
+	}
 	if err == nil && (c.AccessKeyID == "" || c.SecretAccessKey == "" || !s.clock.Now().Before(c.Expiration)) {
 		err = errInvalidKeys
 	}

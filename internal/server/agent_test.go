@@ -39,17 +39,32 @@ func podClaims(sub string, exp time.Time) map[string]any {
 	return map[string]any{"iss": "https://kubernetes.default.svc", "sub": sub, "aud": []string{testAudience}, "exp": exp.Unix(), "iat": exp.Add(-time.Hour).Unix()}
 }
 
-// agentProvider records the tokens it was asked for.
+// agentProvider keeps AgentProvider's contract: admit once per new token, refuse
+// a held one past its limit. tokens lists the admitted tokens of each Get.
 type agentProvider struct {
-	mu     sync.Mutex
-	tokens []string
-	err    error
-	clock  clockwork.Clock
+	mu       sync.Mutex
+	tokens   []string
+	notAfter map[string]time.Time
+	err      error
+	clock    clockwork.Clock
 }
 
-func (p *agentProvider) Get(_ context.Context, token string) (creds.Credentials, error) {
+func (p *agentProvider) Get(_ context.Context, token string, admit func() (time.Time, error)) (creds.Credentials, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.notAfter == nil {
+		p.notAfter = map[string]time.Time{}
+	}
+	na, held := p.notAfter[token]
+	if !held {
+		var err error
+		if na, err = admit(); err != nil {
+			return creds.Credentials{}, err
+		}
+		p.notAfter[token] = na
+	} else if !p.clock.Now().Before(na) {
+		return creds.Credentials{}, cache.ErrTokenExpired
+	}
 	p.tokens = append(p.tokens, token)
 	if p.err != nil {
 		return creds.Credentials{}, p.err
@@ -81,7 +96,7 @@ func newAgentFixture(t testing.TB, ready func(context.Context) (bool, string)) *
 		t.Fatal(err)
 	}
 	p := &agentProvider{clock: clock}
-	am, err := NewAgentMetrics(reg, p.calls)
+	am, err := NewAgentMetrics(reg, func() int { p.mu.Lock(); defer p.mu.Unlock(); return len(p.notAfter) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +149,12 @@ func TestAgentServesTheCallersIdentity(t *testing.T) {
 	// HEAD answers like GET, without a body.
 	w = f.call(tok, func(r *http.Request) { r.Method = http.MethodHead })
 	wantStatus(t, w, http.StatusOK, "")
+	// Once the token expires (less the leeway), the held identity is refused.
+	f.clock.Advance(time.Hour - 5*time.Second)
+	wantStatus(t, f.call(tok, nil), http.StatusForbidden, "ExpiredIdentityToken")
+	if n := f.p.calls(); n != 2 {
+		t.Errorf("the provider served %d times, want 2", n)
+	}
 }
 
 // Bad tokens are refused before the provider (so the exchange) is asked.

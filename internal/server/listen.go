@@ -197,7 +197,10 @@ func (s *Server) ListenAndServe(ctx context.Context, cfg ListenConfig) error {
 
 // EndpointURL is the AWS_CONTAINER_CREDENTIALS_FULL_URI for a listener bound to
 // addr, with profile in the path ("" for the default profile). A wildcard bind is
-// advertised as loopback. It is "" for a unix socket, which no SDK can use.
+// advertised as 127.0.0.1: Go reports a "0.0.0.0" bind as [::] (one dual-stack
+// socket), which 127.0.0.1 reaches either way, while [::1] may not exist (IPv6
+// turned off in a pod) nor be forwarded (docker run -p 127.0.0.1:P:P). It is ""
+// for a unix socket, which no SDK can use.
 func EndpointURL(addr net.Addr, profile string) string {
 	a, ok := addr.(*net.TCPAddr)
 	if !ok {
@@ -206,11 +209,7 @@ func EndpointURL(addr net.Addr, profile string) string {
 	ap := a.AddrPort()
 	ip := ap.Addr().Unmap().WithZone("")
 	if ip.IsUnspecified() {
-		host := "127.0.0.1"
-		if ip.Is6() {
-			host = "::1"
-		}
-		return "http://" + net.JoinHostPort(host, strconv.Itoa(int(ap.Port()))) + credentialsPathFor(profile)
+		return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(int(ap.Port()))) + credentialsPathFor(profile)
 	}
 	return "http://" + net.JoinHostPort(ip.String(), strconv.Itoa(int(ap.Port()))) + credentialsPathFor(profile)
 }

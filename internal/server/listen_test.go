@@ -106,6 +106,7 @@ func TestEndpointURL(t *testing.T) {
 		&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9911}: "http://127.0.0.1:9911/v1/credentials/p",
 		&net.TCPAddr{IP: net.IPv6loopback, Port: 9911}:       "http://[::1]:9911/v1/credentials/p",
 		&net.TCPAddr{IP: net.IPv4zero, Port: 1}:              "http://127.0.0.1:1/v1/credentials/p",
+		&net.TCPAddr{IP: net.IPv6unspecified, Port: 1}:       "http://127.0.0.1:1/v1/credentials/p",
 		&net.UnixAddr{Name: "/x", Net: "unix"}:               "",
 	} {
 		if got := EndpointURL(addr, "p"); got != want {
@@ -114,6 +115,20 @@ func TestEndpointURL(t *testing.T) {
 	}
 	if got := EndpointURL(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, ""); got != "http://127.0.0.1:1/v1/credentials" {
 		t.Errorf("default profile URL %q", got)
+	}
+}
+
+// A "0.0.0.0" bind is reported as [::] by Go; the URL must still be the IPv4
+// loopback one, the only one a port published on 127.0.0.1 forwards.
+func TestEndpointURLOfWildcardListener(t *testing.T) {
+	ln, err := Listen(t.Context(), ListenConfig{Addr: "0.0.0.0:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	if got, want := EndpointURL(ln.Addr(), ""), "http://127.0.0.1:"+port+CredentialsPath; got != want {
+		t.Errorf("listening on 0.0.0.0:0 (reported %s): EndpointURL = %q, want %q", ln.Addr(), got, want)
 	}
 }
 

@@ -71,7 +71,7 @@ func newStaticResponses() staticResponses {
 		forwarded: newErrorResponse(http.StatusForbidden, "ForwardedRequestRefused",
 			"requests relayed by a proxy are refused: call the endpoint directly, without X-Forwarded-For, Forwarded, X-Real-Ip or X-Forwarded-Host"),
 		misdirected: newErrorResponse(http.StatusMisdirectedRequest, "MisdirectedRequest",
-			"the Host header does not name this endpoint: use the address it listens on, a loopback address or localhost, with its port"),
+			"the Host header does not name this endpoint: use the address it listens on, a loopback address or localhost, with its port (a forwarded port keeps its number: docker run -p 127.0.0.1:9911:9911)"),
 		notFound: newErrorResponse(http.StatusNotFound, "NotFound",
 			"no such credentials path: use "+CredentialsPath+" or "+CredentialsPath+"/<profile> with a configured profile"),
 		methodNotAllowed: newErrorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed",

@@ -29,6 +29,9 @@ func TestAgentDaemonSet(t *testing.T) {
 			if !selects(ds.Spec.Selector.MatchLabels, ds.Spec.Template.Labels) {
 				t.Errorf("selector %v does not select the pod labels %v", ds.Spec.Selector.MatchLabels, ds.Spec.Template.Labels)
 			}
+			if _, ok := ds.Spec.Template.Labels["helm.sh/chart"]; ok {
+				t.Error("the pod template carries the chart version: every chart upgrade would restart every agent")
+			}
 			if !spec.HostNetwork || spec.DNSPolicy != corev1.DNSClusterFirstWithHostNet {
 				t.Errorf("hostNetwork %v, dnsPolicy %q: want host network with ClusterFirstWithHostNet", spec.HostNetwork, spec.DNSPolicy)
 			}
@@ -151,5 +154,26 @@ func checkRestricted(t *testing.T, c corev1.Container) {
 		t.Errorf("%s may escalate privileges", c.Name)
 	case sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault:
 		t.Errorf("%s has no RuntimeDefault seccomp profile", c.Name)
+	}
+}
+
+// TestAgentWithoutInitNetwork: nodes that already have the addresses run no
+// privileged container at all.
+func TestAgentWithoutInitNetwork(t *testing.T) {
+	h := newHelm(t)
+	out, err := h.template(t, "--set", "orgId=cw-test-org", "--set", "agent.enabled=true", "--set", "agent.initNetwork=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := decodeManifest(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := one[*appsv1.DaemonSet](t, r).Spec.Template.Spec
+	if len(spec.InitContainers) != 0 {
+		t.Errorf("init containers %v with agent.initNetwork=false", names(spec.InitContainers))
+	}
+	for _, c := range spec.Containers {
+		checkRestricted(t, c)
 	}
 }

@@ -15,7 +15,7 @@ import (
 type variant struct {
 	name  string
 	extra []string
-	// lint replaces extra for helm lint, which has no --api-versions.
+	// lint replaces extra for helm lint and install, which have no --api-versions.
 	lint []string
 }
 
@@ -42,6 +42,13 @@ func (v variant) valuesFile() string {
 	return filepath.Join("testdata", "values", name+".yaml")
 }
 
+func (v variant) lintArgs() []string {
+	if v.lint != nil {
+		return v.lint
+	}
+	return v.extra
+}
+
 func (v variant) render(t *testing.T, h *helm) string {
 	t.Helper()
 	out, err := h.template(t, append([]string{"-f", v.valuesFile()}, v.extra...)...)
@@ -65,6 +72,9 @@ func TestTemplateGolden(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			got := normalise(v.render(t, h))
+			if strings.Contains(got, "<no value>") {
+				t.Error("a template printed a missing value as <no value>")
+			}
 			path := filepath.Join("testdata", "golden", v.name+".yaml")
 			if *update {
 				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
@@ -107,12 +117,31 @@ func TestLintStrict(t *testing.T) {
 		t.Fatalf("defaults: %v\n%s", err, out)
 	}
 	for _, v := range variants {
-		args := append([]string{"lint", "--strict", chartDir, "--namespace", namespace, "--kube-version", kubeVersion, "-f", v.valuesFile()}, v.extra...)
-		if v.lint != nil {
-			args = append(args[:len(args)-len(v.extra)], v.lint...)
-		}
+		args := append([]string{"lint", "--strict", chartDir, "--namespace", namespace, "--kube-version", kubeVersion, "-f", v.valuesFile()}, v.lintArgs()...)
 		if out, err := h.run(t, args...); err != nil {
 			t.Errorf("%s: %v\n%s", v.name, err, out)
 		}
+	}
+}
+
+// TestInstallDryRun renders each variant as helm install would, NOTES.txt
+// included, and packages the chart.
+func TestInstallDryRun(t *testing.T) {
+	h := newHelm(t)
+	for _, v := range variants {
+		// helm install has neither --kube-version nor --api-versions: the lint flags.
+		args := append([]string{"install", releaseName, chartDir, "--namespace", namespace, "--dry-run=client", "-f", v.valuesFile()}, v.lintArgs()...)
+		out, err := h.run(t, args...)
+		if err != nil {
+			t.Errorf("%s: %v", v.name, err)
+			continue
+		}
+		_, notes, ok := strings.Cut(out, "NOTES:\n")
+		if !ok || !strings.Contains(notes, "cwcreds 0.1.0 in namespace "+namespace) || strings.Contains(notes, "<no value>") {
+			t.Errorf("%s: NOTES missing or incomplete:\n%s", v.name, notes)
+		}
+	}
+	if _, err := h.run(t, "package", chartDir, "--destination", t.TempDir()); err != nil {
+		t.Errorf("the chart does not package: %v", err)
 	}
 }

@@ -51,6 +51,9 @@ func TestInjector(t *testing.T) {
 			if !selects(dep.Spec.Selector.MatchLabels, pod.Labels) {
 				t.Errorf("selector %v does not select the pod labels %v", dep.Spec.Selector.MatchLabels, pod.Labels)
 			}
+			if _, ok := pod.Labels["helm.sh/chart"]; ok {
+				t.Error("the pod template carries the chart version: every chart upgrade would restart the injector")
+			}
 			c := container(t, pod.Spec.Containers, "injector")
 			checkRestricted(t, c)
 			if c.Args[0] != "inject" {

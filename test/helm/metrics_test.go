@@ -2,6 +2,7 @@ package helm_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/prometheus/promql/parser"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -16,8 +18,6 @@ import (
 
 // agentMetrics are named by the issue 11 contract for `serve --mode agent`.
 var agentMetrics = []string{"cwcreds_agent_identities", "cwcreds_agent_rate_limited_total"}
-
-var metricName = regexp.MustCompile(`cwcreds_[a-z_]+`)
 
 // knownMetrics reads the cwcreds_* names internal/server registers, so an alert or
 // panel cannot keep using a renamed metric.
@@ -50,10 +50,36 @@ func knownMetrics(t *testing.T) map[string]bool {
 	return known
 }
 
-// checkMetricNames fails for a cwcreds_* name in expr that no code exports.
-func checkMetricNames(t *testing.T, where, expr string, known map[string]bool) {
+// grafanaVariables are the dashboard's variables that are not PromQL, with a value
+// that parses in their place.
+var grafanaVariables = strings.NewReplacer("$__rate_interval", "5m")
+
+// checkPromQL parses expr as Prometheus would and returns the metric names it
+// selects, failing for a cwcreds_* name that no code exports.
+func checkPromQL(t *testing.T, where, expr string, known map[string]bool) []string {
 	t.Helper()
-	for _, name := range metricName.FindAllString(expr, -1) {
+	names, problems := promQLProblems(expr, known)
+	for _, p := range problems {
+		t.Errorf("%s: %s", where, p)
+	}
+	return names
+}
+
+func promQLProblems(expr string, known map[string]bool) (names, problems []string) {
+	ast, err := parser.NewParser(parser.Options{}).ParseExpr(grafanaVariables.Replace(expr))
+	if err != nil {
+		return nil, []string{fmt.Sprintf("not PromQL: %v\n%s", err, expr)}
+	}
+	parser.Inspect(ast, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok {
+			names = append(names, vs.Name)
+		}
+		return nil
+	})
+	for _, name := range names {
+		if !strings.HasPrefix(name, "cwcreds_") {
+			continue
+		}
 		base := name
 		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
 			if trimmed, ok := strings.CutSuffix(name, suffix); ok && known[trimmed] {
@@ -61,7 +87,24 @@ func checkMetricNames(t *testing.T, where, expr string, known map[string]bool) {
 			}
 		}
 		if !known[base] {
-			t.Errorf("%s uses %s, which cwcreds does not export", where, name)
+			problems = append(problems, "uses "+name+", which cwcreds does not export")
+		}
+	}
+	return names, problems
+}
+
+// TestPromQLCheck keeps the alert and dashboard checks honest.
+func TestPromQLCheck(t *testing.T) {
+	known := knownMetrics(t)
+	for expr, wantProblem := range map[string]bool{
+		`sum(rate(cwcreds_exchanges_total[5m])) > 0`:                                                 false,
+		`histogram_quantile(0.99, rate(cwcreds_exchange_duration_seconds_bucket[$__rate_interval]))`: false,
+		`sum(rate(cwcreds_exchange_total[5m])) > 0`:                                                  true, // renamed metric
+		`sum by (pod (rate(cwcreds_exchanges_total[5m]))`:                                            true, // syntax
+		`cwcreds_exchange_duration_seconds_bucket_count`:                                             true,
+	} {
+		if _, problems := promQLProblems(expr, known); (len(problems) > 0) != wantProblem {
+			t.Errorf("%s: problems %v, want some: %v", expr, problems, wantProblem)
 		}
 	}
 }
@@ -127,7 +170,7 @@ func TestMetricsObjects(t *testing.T) {
 			if name == "" || expr == "" || sev == "" || summary == "" {
 				t.Errorf("rule %v lacks alert, expr, severity or summary", m)
 			}
-			checkMetricNames(t, "alert "+name, expr, known)
+			checkPromQL(t, "alert "+name, expr, known)
 			alerts[name] = expr
 		}
 	}
@@ -182,8 +225,7 @@ func checkDashboard(t *testing.T, r *rendered, known map[string]bool) {
 			t.Errorf("panel %q has no query", p.Title)
 		}
 		for _, q := range p.Targets {
-			checkMetricNames(t, "panel "+p.Title, q.Expr, known)
-			for _, n := range metricName.FindAllString(q.Expr, -1) {
+			for _, n := range checkPromQL(t, "panel "+p.Title, q.Expr, known) {
 				used[strings.TrimSuffix(n, "_bucket")] = true
 			}
 		}

@@ -47,10 +47,15 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 		{"metrics.serviceMonitor.interval=30 seconds", "interval"},
 		{"metrics.dashboard.enabled=1", "enabled"},
 		{"commonLabels.team=1", "team"},
+		{"injector.webhook.urll=https://x/mutate", "urll"},
+		{"metrics.serviceMonitor.enable=true", "enable"},
+		{"sidecar.image=x", "image"},
+		{"injector.certManager.issuerRef.kind=Vault", "kind"},
+		{"injector.webhook.objectSelector.matchExpressions[0].operator=Is", "operator"},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
 			// Both shapes on, so every key is used; the bad value comes last and wins.
-			out, err := h.template(t, "--set", "agent.enabled=true", "--set", "injector.enabled=true", "--set", tc.set)
+			out, err := h.template(t, "--set", "orgId=cw-test-org", "--set", "agent.enabled=true", "--set", "injector.enabled=true", "--set", tc.set)
 			if err == nil {
 				t.Fatalf("helm template accepted --set %s:\n%.400s", tc.set, out)
 			}
@@ -78,7 +83,7 @@ func TestSchemaAcceptsGoodValues(t *testing.T) {
 		{"image.digest=sha256:" + strings.Repeat("ab", 32), "agent.enabled=true"},
 		{"global.foo=bar", "agent.enabled=true"},
 	} {
-		args := []string{}
+		args := []string{"--set", "orgId=cw-test-org"}
 		for _, s := range set {
 			args = append(args, "--set", s)
 		}
@@ -95,7 +100,9 @@ func TestTemplateRefusesContradictions(t *testing.T) {
 		set     []string
 		mention string
 	}{
-		{[]string{"injector.enabled=true", "injector.tls.existingSecret=my-tls"}, "injector.webhook.caBundle"},
+		{[]string{"orgId=cw-test-org", "injector.enabled=true", "injector.tls.existingSecret=my-tls"}, "injector.webhook.caBundle"},
+		{[]string{"agent.enabled=true"}, "orgId is empty"},
+		{[]string{"injector.enabled=true"}, "orgId is empty"},
 	} {
 		args := []string{}
 		for _, s := range tc.set {
@@ -105,5 +112,15 @@ func TestTemplateRefusesContradictions(t *testing.T) {
 		if err == nil || !strings.Contains(stderrOf(err), tc.mention) {
 			t.Errorf("--set %v: error %v, want one naming %s", tc.set, err, tc.mention)
 		}
+	}
+}
+
+// TestRefusesClustersWithoutNativeSidecars: Kubernetes before 1.29 has no native
+// sidecars (on by default), so the sidecar would keep Jobs running.
+func TestRefusesClustersWithoutNativeSidecars(t *testing.T) {
+	h := newHelm(t)
+	_, err := h.run(t, "template", releaseName, chartDir, "--namespace", namespace, "--kube-version", "v1.28.9", "--set", "orgId=x", "--set", "injector.enabled=true")
+	if err == nil || !strings.Contains(stderrOf(err), "kubeVersion") && !strings.Contains(stderrOf(err), "incompatible") {
+		t.Errorf("helm template for Kubernetes 1.28: %v, want a refusal naming the Kubernetes version", err)
 	}
 }

@@ -1,6 +1,7 @@
 package s3emu
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"sort"
@@ -94,4 +95,18 @@ func validBucketName(name string) bool {
 		return false
 	}
 	return net.ParseIP(name) == nil
+}
+
+// AddBucket creates an empty bucket, as CreateBucket does, for seeding tests.
+func (s *Server) AddBucket(name, owner string) error {
+	if !validBucketName(name) {
+		return errors.New("invalid bucket name")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.buckets[name]; ok {
+		return errors.New("bucket already exists")
+	}
+	s.buckets[name] = &bucket{name: name, created: s.now(), owner: owner, objects: map[string]*object{}}
+	return nil
 }

@@ -112,3 +112,14 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
+
+{{/* Pod labels: no chart version, so a chart upgrade that changes nothing in the
+pod does not restart every agent. Call with (dict "ctx" $ "component" "agent"). */}}
+{{- define "cwcreds.podLabels" -}}
+{{ include "cwcreds.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: cwcreds
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
