@@ -297,3 +297,34 @@ func TestServeAgentSurvivesReloadSignal(t *testing.T) {
 		t.Fatalf("after SIGHUP: %d %s", resp.status, resp.body)
 	}
 }
+
+// Past --upstream-burst, with --upstream-rate nearly 0, a new pod gets 503 with
+// Retry-After and no exchange, counted in cwcreds_agent_rate_limited_total;
+// pods already served keep their keys.
+func TestServeAgentUpstreamRateLimit(t *testing.T) {
+	emu := emutest.Start(t, emulator.Config{})
+	a := startAgent(t, emu, "--listen", "127.0.0.1:0", "--upstream-rate", "0.001", "--upstream-burst", "2")
+	var toks []string
+	for i := range 3 {
+		toks = append(toks, mintPodToken(t, emu, devissuer.MintOptions{Subject: fmt.Sprintf("system:serviceaccount:ml:rl-%d", i), Lifetime: time.Hour}))
+	}
+	before := emuCalls(emu)
+	for _, tok := range toks[:2] {
+		if resp := srvGet(t, a.urls[0], tok); resp.status != http.StatusOK {
+			t.Fatalf("within the burst: %d %s", resp.status, resp.body)
+		}
+	}
+	resp := srvGet(t, a.urls[0], toks[2])
+	if resp.status != http.StatusServiceUnavailable || resp.header.Get("Retry-After") == "" || !strings.Contains(resp.body, "--upstream-rate") {
+		t.Fatalf("past the burst: %d Retry-After %q %s", resp.status, resp.header.Get("Retry-After"), resp.body)
+	}
+	if n := emuCalls(emu) - before; n != 2 {
+		t.Errorf("%d exchanges, want 2 (the burst)", n)
+	}
+	if resp := srvGet(t, a.urls[0], toks[0]); resp.status != http.StatusOK {
+		t.Errorf("a pod already served: %d", resp.status)
+	}
+	if m := srvGet(t, a.opsURL+"/metrics", ""); !strings.Contains(m.body, "cwcreds_agent_rate_limited_total 1\n") {
+		t.Errorf("the rate-limited request is not counted")
+	}
+}

@@ -206,6 +206,9 @@ func startWebhook(t *testing.T, s *apiServer, bin string) {
 		w.FailurePolicy = new(admissionregistrationv1.Fail)
 	}
 	mwc.ResourceVersion = ""
+	// Its own name: ChartDryRunApply, in parallel, dry-runs the chart's object,
+	// which must meet no stored one of that name.
+	mwc.Name += "-kubetest"
 	if _, err := s.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(testContext(t), &mwc, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("register the chart's webhook: %v", err)
 	}
