@@ -143,6 +143,20 @@ func (f *adminFlags) token(ctx context.Context, env Env, t adminTarget) (string,
 	return tok, nil
 }
 
+// open is what every admin command starts with: the output printer (checked first,
+// so a bad -o is refused before any token lookup or call) and the API client.
+func (f *adminFlags) open(ctx context.Context, env Env) (output.Printer, *cwobject.Client, error) {
+	p, err := f.printer(env)
+	if err != nil {
+		return output.Printer{}, nil, err
+	}
+	c, err := f.client(ctx, env)
+	if err != nil {
+		return output.Printer{}, nil, err
+	}
+	return p, c, nil
+}
+
 // client is an API client for the admin commands.
 func (f *adminFlags) client(ctx context.Context, env Env) (*cwobject.Client, error) {
 	t, err := f.target(env)

@@ -130,11 +130,7 @@ func newBucketsListCommand(env Env, f *adminFlags) *cobra.Command {
 }
 
 func runBucketsList(ctx context.Context, env Env, f *adminFlags) error {
-	p, err := f.printer(env)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(ctx, env)
+	p, c, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -168,11 +164,7 @@ func bucketError(name string, err error) error {
 }
 
 func runBucketsGet(ctx context.Context, env Env, f *adminFlags, name string) error {
-	p, err := f.printer(env)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(ctx, env)
+	p, c, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -246,11 +238,7 @@ func runBucketsSet(cmd *cobra.Command, env Env, f *adminFlags, o *bucketsSetOpti
 	if !changed {
 		return invalidInput("nothing to change: pass --audit-logging on|off, --archive-after-days N or --capacity-cap SIZE")
 	}
-	p, err := f.printer(env)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(ctx, env)
+	p, c, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}

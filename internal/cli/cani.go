@@ -64,11 +64,7 @@ func runCanI(ctx context.Context, env Env, f *adminFlags, o *canIOptions, action
 			return invalidInput("actions and resources must not be empty")
 		}
 	}
-	p, err := f.printer(env)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(ctx, env)
+	p, c, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}

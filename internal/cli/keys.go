@@ -124,11 +124,7 @@ func runKeysList(ctx context.Context, env Env, f *adminFlags, o *keysListOptions
 	default:
 		return invalidInput("--status %q is not a key status: use active or suspended", o.status)
 	}
-	p, err := f.printer(env)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(ctx, env)
+	p, c, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -157,11 +153,7 @@ func newKeysGetCommand(env Env, f *adminFlags) *cobra.Command {
 }
 
 func runKeysGet(ctx context.Context, env Env, f *adminFlags, id string) error {
-	p, err := f.printer(env)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(ctx, env)
+	p, c, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -386,11 +378,7 @@ func runKeysRevoke(ctx context.Context, env Env, f *adminFlags, o *keysRevokeOpt
 	case o.principal == "" && len(ids) == 0:
 		return invalidInput("name the keys to revoke (cwcreds keys revoke CW… [CW…]), or a principal (--principal P)")
 	}
-	p, err := f.printer(env)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(ctx, env)
+	p, c, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -456,11 +444,7 @@ func runKeysStatus(ctx context.Context, env Env, f *adminFlags, verb, principal 
 	if strings.TrimSpace(principal) == "" {
 		return invalidInput("pass --principal P: %s applies to every key of one principal", verb)
 	}
-	p, err := f.printer(env)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(ctx, env)
+	p, c, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -62,11 +62,7 @@ func runOrgSet(cmd *cobra.Command, env Env, f *adminFlags, o *orgSetOptions) err
 }
 
 func setOrg(ctx context.Context, env Env, f *adminFlags, s cwobject.OrganizationSettings) error {
-	p, err := f.printer(env)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(ctx, env)
+	p, c, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}

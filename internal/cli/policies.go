@@ -61,11 +61,7 @@ func newPoliciesListCommand(env Env, f *adminFlags) *cobra.Command {
 }
 
 func runPoliciesList(ctx context.Context, env Env, f *adminFlags) error {
-	p, err := f.printer(env)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(ctx, env)
+	p, c, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -94,11 +90,7 @@ func errPolicyNotFound(name string) error {
 }
 
 func runPoliciesGet(ctx context.Context, env Env, f *adminFlags, name string) error {
-	p, err := f.printer(env)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(ctx, env)
+	p, c, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -306,11 +298,7 @@ func newPoliciesDeleteCommand(env Env, f *adminFlags) *cobra.Command {
 }
 
 func runPoliciesDelete(ctx context.Context, env Env, f *adminFlags, name string) error {
-	p, err := f.printer(env)
-	if err != nil {
-		return err
-	}
-	c, err := f.client(ctx, env)
+	p, c, err := f.open(ctx, env)
 	if err != nil {
 		return err
 	}
