@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cwcreds/cwcreds/internal/suggest"
 )
 
 // maxFileBytes caps the config file: it is a few dozen lines, so anything larger
@@ -155,13 +157,7 @@ func (d *doc) fields(n *yaml.Node, field string, allowed []string, hints map[str
 
 // unknownFix suggests the closest allowed key, or lists them all.
 func unknownFix(name string, allowed []string) string {
-	best, bestDist := "", 3
-	for _, a := range allowed {
-		if dist := editDistance(strings.ToLower(name), a); dist < bestDist {
-			best, bestDist = a, dist
-		}
-	}
-	if best != "" {
+	if best := suggest.Closest(name, allowed); best != "" {
 		return "did you mean " + best + "?"
 	}
 	sorted := append([]string(nil), allowed...)
@@ -290,28 +286,4 @@ func contains[T comparable](list []T, v T) bool {
 		}
 	}
 	return false
-}
-
-// editDistance is the Levenshtein distance, for "did you mean" hints.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

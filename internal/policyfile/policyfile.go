@@ -20,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cwcreds/cwcreds/internal/cwobject"
+	"github.com/cwcreds/cwcreds/internal/suggest"
 )
 
 // MaxFileBytes bounds a policy file; the API takes at most 1 MiB per request.
@@ -253,7 +254,7 @@ func (r *reader) fields(n *yaml.Node, path string, known []string) map[string]*y
 		}
 		if !slices.Contains(known, k.Value) {
 			msg := "is not a field here: use " + strings.Join(known, ", ")
-			if s := closest(k.Value, known); s != "" {
+			if s := suggest.Closest(k.Value, known); s != "" {
 				msg = "is not a field here: did you mean " + s + "?"
 				if r.misspelt == nil {
 					r.misspelt = map[string]bool{}
@@ -504,43 +505,8 @@ func (r *reader) checkAction(a string, line int, field string) {
 	msg := fmt.Sprintf("%s is not an action cwcreds knows (the API may know it)", strconv.Quote(a))
 	if !strings.HasPrefix(a, cwobject.ActionPrefixS3) && !strings.HasPrefix(a, cwobject.ActionPrefixCWObject) {
 		msg = fmt.Sprintf("%s is not an action cwcreds knows: policies take s3: and cwobject: actions", strconv.Quote(a))
-	} else if s := closest(a, known); s != "" {
+	} else if s := suggest.Closest(a, known); s != "" {
 		msg += "; did you mean " + s + "?"
 	}
 	r.warnAt(line, field, msg)
-}
-
-// closest is the candidate within a small edit distance of s, or "".
-func closest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := distance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// distance is the Levenshtein distance, bounded to short strings.
-func distance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
