@@ -12,7 +12,7 @@ import (
 	"github.com/cwcreds/cwcreds/internal/exchange"
 )
 
-const titleClock = "clock against the API's"
+const titleClock = "clock against the API"
 
 // httpClient is the client for the profile's clock and S3 requests.
 func (r *run) httpClient(p *config.Profile) (*http.Client, error) {

@@ -1,5 +1,5 @@
 // Package doctor holds the checks of `cwcreds doctor`: it walks one profile end
-// to end — the config, the identity source, the clock against the API's, the
+// to end — the config, the identity source, the clock against the API, the
 // exchange, S3 with the new keys, and what an AWS SDK in this shell would
 // actually use — and says for each step ok, or the problem and its fix.
 //

@@ -381,7 +381,7 @@ func TestWriteText(t *testing.T) {
 	}
 	want := "cwcreds doctor: profile ci\n\n" +
 		"ok       config file and profile\n         fine\n" +
-		"PROBLEM  clock against the API's\n         problem: off\n         fix: sync it\n" +
+		"PROBLEM  clock against the API\n         problem: off\n         fix: sync it\n" +
 		"skipped  S3 with the keys\n         later\n\n1 problem found\n"
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
