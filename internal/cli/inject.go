@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -104,7 +105,7 @@ func newInjectCommand(env Env) *cobra.Command {
 		},
 	}
 	o.addFlags(cmd, env.Version)
-	cmd.AddCommand(newWriteAWSConfigCommand())
+	cmd.AddCommand(newWriteAWSConfigCommand(env))
 	return cmd
 }
 
@@ -233,10 +234,15 @@ func kubeRESTConfig(kubeconfig, version string) (*rest.Config, error) {
 }
 
 type writeAWSConfigOptions struct {
-	out, authTokenFile string
+	out, authTokenFile  string
+	agentURL, tokenFile string
+	waitTimeout         time.Duration
 }
 
-func newWriteAWSConfigCommand() *cobra.Command {
+// defaultWarmTimeout bounds how long an agent-mode pod's start waits for its keys.
+const defaultWarmTimeout = 2 * time.Minute
+
+func newWriteAWSConfigCommand(env Env) *cobra.Command {
 	o := &writeAWSConfigOptions{}
 	cmd := &cobra.Command{
 		Use:   "write-aws-config",
@@ -259,12 +265,41 @@ func newWriteAWSConfigCommand() *cobra.Command {
 					return err
 				}
 			}
+			if o.agentURL != "" {
+				warmAgent(cmd.Context(), env, o)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&o.out, "out", "", "path of the AWS config file (required)")
 	cmd.Flags().StringVar(&o.authTokenFile, "auth-token-file", "", "also write a new auth token there unless the file exists")
+	cmd.Flags().StringVar(&o.agentURL, "wait-for-credentials", "", "then ask this node-agent URL for the pod's keys (with --token-file) until it serves them, so the app starts with keys S3 already accepts")
+	cmd.Flags().StringVar(&o.tokenFile, "token-file", "", "with --wait-for-credentials: the pod's projected service-account token")
+	cmd.Flags().DurationVar(&o.waitTimeout, "wait-timeout", defaultWarmTimeout, "with --wait-for-credentials: give up after this long (with a warning, exit 0: the app then starts and its SDK asks itself)")
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		switch {
+		case o.agentURL != "" && o.tokenFile == "":
+			return errors.New("--wait-for-credentials needs --token-file, the pod's service-account token: e.g. " + inject.TokenPath)
+		case o.agentURL == "" && o.tokenFile != "":
+			return errors.New("--token-file works only with --wait-for-credentials: add the agent's URL or drop it")
+		case o.waitTimeout <= 0:
+			return fmt.Errorf("--wait-timeout %s is not positive: use e.g. %s", o.waitTimeout, defaultWarmTimeout)
+		}
+		return nil
+	}
 	return cmd
+}
+
+// warmAgent waits for the node agent to serve the pod's keys. It never fails the
+// pod's start: an agent that is down or refuses the token is a warning, and the
+// app's SDK meets the same answer itself.
+func warmAgent(ctx context.Context, env Env, o *writeAWSConfigOptions) {
+	ctx, cancel := context.WithTimeout(ctx, o.waitTimeout)
+	defer cancel()
+	w := inject.Warmer{Client: &http.Client{Timeout: 10 * time.Second}, Sleep: inject.SleepContext}
+	if _, err := w.Warm(ctx, o.agentURL, o.tokenFile); err != nil {
+		fmt.Fprintf(env.Stderr, "cwcreds: warning: %v; starting the app anyway\n", err)
+	}
 }
 
 func indentLines(s string) string {

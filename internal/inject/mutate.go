@@ -392,10 +392,18 @@ func runVolume() Volume {
 
 // awsConfigContainer writes the AWS config file, and in sidecar mode the auth
 // token the app and the sidecar share (readable by the app's user, whoever it is).
+// In agent mode it then asks the node agent for the pod's keys, so the app starts
+// with them in the agent's cache and past their propagation delay (what the
+// sidecar's startup probe does in sidecar mode).
 func awsConfigContainer(cfg Config, mode Mode) Container {
 	args := []string{"inject", "write-aws-config", "--out", AWSConfigPath}
-	if mode == ModeSidecar {
+	mounts := []VolumeMount{{Name: RunVolume, MountPath: RunMountPath}}
+	switch mode {
+	case ModeSidecar:
 		args = append(args, "--auth-token-file", AuthTokenPath)
+	case ModeAgent:
+		args = append(args, "--wait-for-credentials", cfg.AgentURL, "--token-file", TokenPath)
+		mounts = append(mounts, VolumeMount{Name: TokenVolume, MountPath: TokenMountPath, ReadOnly: true})
 	}
 	return Container{
 		Name:                     AWSConfigContainer,
@@ -404,7 +412,7 @@ func awsConfigContainer(cfg Config, mode Mode) Container {
 		Args:                     args,
 		Resources:                cfg.Resources,
 		SecurityContext:          restricted(),
-		VolumeMounts:             []VolumeMount{{Name: RunVolume, MountPath: RunMountPath}},
+		VolumeMounts:             mounts,
 		TerminationMessagePolicy: fallbackToLogsOnError,
 	}
 }
