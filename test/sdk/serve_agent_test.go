@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,21 +18,18 @@ import (
 	"github.com/cwcreds/cwcreds/internal/fileutil"
 )
 
-// agentProc is a running `cwcreds serve --mode agent` child.
+// agentProc is a running `cwcreds serve --mode agent` child: a serveProc (its
+// output, exit and SIGTERM check) plus the endpoint of each listener.
 type agentProc struct {
-	cmd       *exec.Cmd
+	*serveProc
 	endpoints []string // one credentials URL per listener
-	opsAddr   string
-	out       *childOutput
-	exited    chan struct{}
-	waitErr   error
 }
 
 // startAgentServe runs the node agent against e on IPv4 and IPv6 loopback, with
 // no config file: only flags.
 func startAgentServe(t *testing.T, e *emuEnv) *agentProc {
 	t.Helper()
-	a := &agentProc{out: suite.newOutput(t.Name() + ": cwcreds serve --mode agent"), exited: make(chan struct{})}
+	a := &agentProc{serveProc: &serveProc{t: t, out: suite.newOutput(t.Name() + ": cwcreds serve --mode agent"), exited: make(chan struct{})}}
 	dir := t.TempDir()
 	a.cmd = exec.Command(suite.bin, "serve", "--mode", "agent", "--listen", "127.0.0.1:0", "--listen", "[::1]:0",
 		"--ops-listen", "127.0.0.1:0", "--org-id", e.emu.OrgID(), "--api-endpoint", e.apiURL, "--propagation-delay", "0s",
@@ -47,22 +43,7 @@ func startAgentServe(t *testing.T, e *emuEnv) *agentProc {
 		a.waitErr = a.cmd.Wait()
 		close(a.exited)
 	}()
-	t.Cleanup(func() {
-		_ = a.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-a.exited:
-		case <-time.After(20 * time.Second):
-			_ = a.cmd.Process.Kill()
-			<-a.exited
-			t.Errorf("the agent did not exit within 20 s of SIGTERM")
-		}
-		if a.waitErr != nil {
-			t.Errorf("the agent exited with %v after SIGTERM\n%s", a.waitErr, a.out)
-		}
-		if strings.Contains(a.out.String(), "DATA RACE") {
-			t.Errorf("the race detector fired in the agent:\n%s", a.out)
-		}
-	})
+	t.Cleanup(a.stop)
 	deadline := time.Now().Add(30 * time.Second)
 	for a.opsAddr == "" {
 		for _, line := range strings.Split(a.out.String(), "\n") {
@@ -84,8 +65,7 @@ func startAgentServe(t *testing.T, e *emuEnv) *agentProc {
 			t.Fatalf("the agent did not start listening\n%s", a.out)
 		}
 	}
-	s := &serveProc{opsAddr: a.opsAddr, exited: a.exited}
-	if err := s.waitReady(30 * time.Second); err != nil {
+	if err := a.waitReady(30 * time.Second); err != nil {
 		t.Fatalf("the agent did not become ready: %v\n%s", err, a.out)
 	}
 	return a
