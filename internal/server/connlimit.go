@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"sync"
@@ -20,6 +21,9 @@ const (
 	// connecting, more on a loaded machine. A flood of connections that never
 	// send anything turns over at most MaxConns times per SilentGrace.
 	SilentGrace = 100 * time.Millisecond
+	// UnreadGrace is how long a shutdown waits for requests clients had sent
+	// before it began to reach a handler (see connLimiter.awaitUnread).
+	UnreadGrace = time.Second
 )
 
 // connLimiter is the listener Listen returns. It keeps at most max connections
@@ -44,6 +48,7 @@ type connLimiter struct {
 	mu        sync.Mutex
 	open      int
 	waiting   connList // StateNew and StateIdle connections, oldest first
+	untaken   int      // connections read as StateActive whose handler has not begun
 	room      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -80,12 +85,14 @@ type limitedConn struct {
 	// readSince is when the Read in progress began (unix ns); 0 when none is;
 	// readClaimed.
 	readSince atomic.Int64
-	// heard is set once a Read has returned data.
-	heard atomic.Bool
+	// reads counts the Reads that returned data.
+	reads atomic.Int64
 
 	// Guarded by l.mu.
 	phase      connPhase
 	since      time.Time // when it entered phaseWaiting
+	readsSince int64     // reads when it entered phaseWaiting
+	untaken    bool      // phaseBusy, and no handler has begun on its request yet
 	prev, next *limitedConn
 }
 
@@ -101,8 +108,8 @@ func (c *limitedConn) Read(b []byte) (int, error) {
 			c.l.readmit(c)
 		}
 	}
-	if n > 0 && !c.heard.Load() {
-		c.heard.Store(true)
+	if n > 0 {
+		c.reads.Add(1)
 	}
 	return n, err
 }
@@ -193,7 +200,7 @@ func (l *connLimiter) victimLocked() *limitedConn {
 	for c := l.waiting.head; c != nil; c = c.next {
 		rs := c.readSince.Load()
 		if rs <= 0 || now.Sub(time.Unix(0, rs)) < stalledRead ||
-			!(c.heard.Load() || now.Sub(c.since) >= SilentGrace) || pendingInput(c.Conn) {
+			!(c.reads.Load() > 0 || now.Sub(c.since) >= SilentGrace) || pendingInput(c.Conn) {
 			continue
 		}
 		if c.readSince.CompareAndSwap(rs, readClaimed) {
@@ -235,6 +242,7 @@ func (l *connLimiter) waitForRoom(retry bool) bool {
 
 // detachLocked takes c off the waiting list and gives its slot back, once.
 func (l *connLimiter) detachLocked(c *limitedConn) {
+	l.takenLocked(c)
 	switch c.phase {
 	case phaseClosed:
 		return
@@ -271,16 +279,112 @@ func (l *connLimiter) connState(nc net.Conn, st http.ConnState) {
 	case phaseWaiting:
 		l.waiting.remove(c)
 	}
+	l.takenLocked(c)
 	switch st {
 	case http.StateNew, http.StateIdle:
-		c.phase, c.since = phaseWaiting, l.clock.Now()
+		c.phase, c.since, c.readsSince = phaseWaiting, l.clock.Now(), c.reads.Load()
 		l.waiting.push(c)
 		if st == http.StateIdle {
 			l.signal()
 		}
-	default: // StateActive, StateHijacked; on StateClosed, Close has given the slot back
+	case http.StateActive:
+		c.phase, c.untaken = phaseBusy, true
+		l.untaken++
+	default: // StateHijacked; on StateClosed, Close has given the slot back
 		c.phase = phaseBusy
 	}
+}
+
+// taken tells l that a handler has begun on c's request.
+func (l *connLimiter) taken(c *limitedConn) {
+	l.mu.Lock()
+	l.takenLocked(c)
+	l.mu.Unlock()
+}
+
+func (l *connLimiter) takenLocked(c *limitedConn) {
+	if c.untaken {
+		c.untaken = false
+		l.untaken--
+	}
+}
+
+// unreadLocked reports whether a client has sent a request that no handler has
+// taken up yet: bytes waiting in the kernel, headers partly read, or a request
+// read whole whose handler has not begun.
+func (l *connLimiter) unreadLocked() bool {
+	if l.untaken > 0 {
+		return true
+	}
+	for c := l.waiting.head; c != nil; c = c.next {
+		if c.reads.Load() > c.readsSince || pendingInput(c.Conn) {
+			return true
+		}
+	}
+	return false
+}
+
+// drainForShutdown readies l's connections for http.Server.Shutdown. Call it
+// once l is closed and its server's Serve has returned, so no connection is left
+// to be accepted or registered. Shutdown drops a connection whose request it
+// reads after the shutdown began, even one the client sent well before, so this
+// first waits, for at most grace or until ctx is done, until every request
+// clients have sent has reached a handler. Then it cuts the reads of the
+// connections that have sent nothing since their last answer: Shutdown would
+// wait for a new one that stays silent until its ReadHeaderTimeout.
+func (l *connLimiter) drainForShutdown(ctx context.Context, grace time.Duration) {
+	l.awaitUnread(ctx, grace)
+	l.mu.Lock()
+	var silent []*limitedConn
+	for c := l.waiting.head; c != nil; c = c.next {
+		if c.reads.Load() == c.readsSince && !pendingInput(c.Conn) {
+			silent = append(silent, c)
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range silent {
+		_ = c.Conn.SetReadDeadline(time.Unix(1, 0)) // the server closes it
+	}
+}
+
+// awaitUnread waits until no request clients have sent is left unread, for at
+// most grace or until ctx is done.
+func (l *connLimiter) awaitUnread(ctx context.Context, grace time.Duration) {
+	deadline := l.clock.NewTimer(grace)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		unread := l.unreadLocked()
+		l.mu.Unlock()
+		if !unread {
+			return
+		}
+		poll := l.clock.NewTimer(stalledRead)
+		select {
+		case <-poll.Chan():
+		case <-deadline.Chan():
+			poll.Stop()
+			return
+		case <-ctx.Done():
+			poll.Stop()
+			return
+		}
+	}
+}
+
+// connKey is the request context key under which Serve keeps a request's
+// *limitedConn.
+type connKey struct{}
+
+// markTaken wraps h to tell l when a handler begins on a request; Serve stores
+// the connection in the request context under connKey.
+func (l *connLimiter) markTaken(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := r.Context().Value(connKey{}).(*limitedConn); ok {
+			l.taken(c)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Close stops accepting; connections already accepted stay open.

@@ -153,9 +153,16 @@ func NewHTTPServer(h http.Handler, cfg ListenConfig) *http.Server {
 // Listen learns from it which connections it may close to make room at its cap.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg ListenConfig) error {
 	cfg = cfg.withDefaults()
+	limiter, limited := ln.(*connLimiter)
+	if limited {
+		h = limiter.markTaken(h)
+	}
 	hs := NewHTTPServer(h, cfg)
-	if l, ok := ln.(*connLimiter); ok {
-		hs.ConnState = l.connState
+	if limited {
+		hs.ConnState = limiter.connState
+		hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		}
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -166,8 +173,18 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg ListenConfi
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
+	if limited {
+		// Stop accepting, let requests clients sent before the shutdown reach their
+		// handlers (Shutdown would drop those it had not read yet), and close
+		// the connections that are silent.
+		_ = limiter.Close()
+		<-served // Serve returns once Accept fails, every accepted connection registered
+		limiter.drainForShutdown(sctx, UnreadGrace)
+	}
 	err := hs.Shutdown(sctx)
-	<-served // returns http.ErrServerClosed as soon as Shutdown begins
+	if !limited {
+		<-served // returns http.ErrServerClosed as soon as Shutdown begins
+	}
 	if err != nil {
 		closeErr := hs.Close()
 		return errors.Join(fmt.Errorf("requests on %s were still running after the %s shutdown deadline; their connections were closed", ln.Addr(), cfg.ShutdownTimeout), closeErr)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -11,8 +12,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 func TestRealListenerServesExactBytes(t *testing.T) {
@@ -274,5 +278,121 @@ func TestShutdownDeadlineClosesStuckRequests(t *testing.T) {
 	}
 	if err := <-errc; err == nil {
 		t.Error("the stuck request got an answer")
+	}
+}
+
+// gatedListener hands out TCP connections whose Reads wait until open is
+// closed, so the server has not read what a client sent when a test begins the
+// shutdown. Embedding *net.TCPConn keeps SyscallConn, which pendingInput uses.
+type gatedListener struct {
+	net.Listener
+	accepted chan struct{}
+	open     chan struct{}
+	openOnce *sync.Once
+}
+
+// release lets the server read its connections.
+func (l gatedListener) release() { l.openOnce.Do(func() { close(l.open) }) }
+
+type gatedConn struct {
+	*net.TCPConn
+	open chan struct{}
+}
+
+func (l gatedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.accepted <- struct{}{}
+	return &gatedConn{TCPConn: c.(*net.TCPConn), open: l.open}, nil
+}
+
+func (c *gatedConn) Read(b []byte) (int, error) {
+	<-c.open
+	return c.TCPConn.Read(b)
+}
+
+// serveGated serves the fixture on a gated 127.0.0.1:0 listener behind a
+// connLimiter on cfg.Clock (which must be set); stop begins the shutdown and returns Serve's result.
+func serveGated(t *testing.T, f *fixture, cfg ListenConfig) (gatedListener, func() <-chan error) {
+	t.Helper()
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gl := gatedListener{Listener: tcp, accepted: make(chan struct{}, 4), open: make(chan struct{}), openOnce: new(sync.Once)}
+	ln := newConnLimiter(gl, DefaultMaxConns, cfg.Clock, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, ln, f.s.Handler(ln.Addr()), cfg) }()
+	t.Cleanup(func() {
+		gl.release()
+		cancel()
+	})
+	return gl, func() <-chan error { cancel(); return done }
+}
+
+// net/http's Shutdown alone drops a connection whose request it has not read
+// yet, even one the client sent before the shutdown began. Serve answers it.
+func TestShutdownAnswersRequestsSentBeforeIt(t *testing.T) {
+	f := newFixture(t, 0, map[string]Provider{"default": &staticProvider{c: sampleCreds(epoch.Add(time.Hour))}})
+	gl, stop := serveGated(t, f, ListenConfig{ShutdownTimeout: 3 * time.Second, Clock: clockwork.NewRealClock()})
+	c, err := net.Dial("tcp", gl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET "+CredentialsPath+" HTTP/1.1\r\nHost: "+gl.Addr().String()+"\r\nAuthorization: "+testToken+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-gl.accepted
+	stopped := stop()
+	// The listener refuses connections: the shutdown has begun, with the request
+	// unread.
+	for {
+		probe, err := net.Dial("tcp", gl.Addr().String())
+		if err != nil {
+			break
+		}
+		probe.Close()
+		time.Sleep(time.Millisecond)
+	}
+	gl.release()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("the request sent before the shutdown got no answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("status %d, want 200", resp.StatusCode)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("graceful shutdown: %v", err)
+	}
+}
+
+// A connection that has sent nothing does not hold the shutdown up: net/http
+// alone would wait for it until its header timeout (here past the 3 s shutdown
+// deadline), and a wait for it on a clock that never moves would last until
+// that deadline.
+func TestShutdownDoesNotWaitForSilentConnections(t *testing.T) {
+	f := newFixture(t, 0, map[string]Provider{"default": &staticProvider{c: sampleCreds(epoch.Add(time.Hour))}})
+	gl, stop := serveGated(t, f, ListenConfig{ReadHeaderTimeout: time.Minute, ShutdownTimeout: 3 * time.Second, Clock: clockwork.NewFakeClock()})
+	c, err := net.Dial("tcp", gl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	<-gl.accepted
+	gl.release() // the server blocks in the connection's real Read
+	select {
+	case err := <-stop():
+		if err != nil {
+			t.Errorf("graceful shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the shutdown waited for a connection that sent nothing")
 	}
 }
