@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/go-logr/zapr"
 	"go.uber.org/zap"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
 )
 
 var serviceAccountsResource = schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}
@@ -69,9 +71,11 @@ func keepOptIn(obj any) (any, error) {
 	return out, nil
 }
 
-// Run runs the informer until ctx is done.
+// Run runs the informer until ctx is done. client-go logs through the logger in
+// its context (a failed list or watch, a relist), so those lines reach a's zap
+// logger as JSON rather than klog's global text output.
 func (a *InformerAccounts) Run(ctx context.Context) error {
-	a.informer.RunWithContext(ctx)
+	a.informer.RunWithContext(klog.NewContext(ctx, zapr.NewLogger(a.log.Named("client-go"))))
 	return ctx.Err()
 }
 

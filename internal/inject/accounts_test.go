@@ -2,12 +2,20 @@ package inject
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/metadata/fake"
+	clienttesting "k8s.io/client-go/testing"
 )
 
 func serviceAccount(ns, name string, annotations map[string]string) *metav1.PartialObjectMetadata {
@@ -99,6 +107,35 @@ func TestAccountsCacheMiss(t *testing.T) {
 	if err != nil || !found || got[AnnotationInject] != "true" {
 		t.Fatalf("%v %v %v", got, found, err)
 	}
+}
+
+// A list the API server refuses is logged through the zap logger the accounts
+// were given, not klog's global output.
+func TestInformerLogsThroughZap(t *testing.T) {
+	scheme := fake.NewTestScheme()
+	if err := metav1.AddMetaToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	client := fake.NewSimpleMetadataClient(scheme)
+	client.PrependReactor("list", "serviceaccounts", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(serviceAccountsResource.GroupResource(), "", errors.New("RBAC: list refused"))
+	})
+	core, logs := observer.New(zapcore.DebugLevel)
+	accounts, err := NewServiceAccounts(client, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- accounts.Run(ctx) }()
+	waitFor(t, func() bool { return logs.FilterMessageSnippet("Failed to watch").Len() > 0 })
+	entry := logs.FilterMessageSnippet("Failed to watch").All()[0]
+	if !strings.HasPrefix(entry.LoggerName, "client-go") || entry.Level != zapcore.ErrorLevel ||
+		!strings.Contains(fmt.Sprint(entry.ContextMap()), "RBAC: list refused") {
+		t.Errorf("the refused list was logged as %s %v %q %v", entry.LoggerName, entry.Level, entry.Message, entry.ContextMap())
+	}
+	cancel()
+	<-done
 }
 
 func waitFor(t *testing.T, cond func() bool) {
