@@ -222,3 +222,41 @@ func FuzzReview(f *testing.F) {
 		}
 	})
 }
+
+// manyContainersReview is an opted-in pod CREATE with n containers, each
+// container the JSON text c.
+func manyContainersReview(n int, c string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"kind":"Pod","version":"v1"},"operation":"CREATE","namespace":"ml","object":{"metadata":{"annotations":{"cwcreds.io/inject":"true"}},"spec":{"containers":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(c)
+	}
+	b.WriteString(`]}}}}`)
+	return b.Bytes()
+}
+
+// Each container gets a few hundred bytes of patch: a small review of many
+// empty containers must not become a huge answer (it once did: 256 KiB in,
+// 70 MB out, and the whole 7 MiB cap took the process down).
+func TestHandlerRefusesPodsOfTooManyContainers(t *testing.T) {
+	f := newHandlerFixture(t, testAccounts(), nil)
+	for _, n := range []int{MaxPodContainers + 1, 100_000} {
+		body := manyContainersReview(n, `{}`)
+		w := f.do(http.MethodPost, MutatePath, "application/json", body)
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "at most 250") {
+			t.Errorf("%d containers (%d bytes): status %d, %d bytes: %.200s", n, len(body), w.Code, w.Body.Len(), w.Body)
+		}
+	}
+	// At the cap, real containers get their patch, bounded by the cap.
+	body := manyContainersReview(MaxPodContainers, `{"name":"app","image":"app:1"}`)
+	w := f.do(http.MethodPost, MutatePath, "application/json", body)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"patch"`) {
+		t.Fatalf("%d containers: status %d: %.300s", MaxPodContainers, w.Code, w.Body)
+	}
+	if w.Body.Len() > 1<<20 {
+		t.Errorf("the answer for %d containers is %d bytes", MaxPodContainers, w.Body.Len())
+	}
+}

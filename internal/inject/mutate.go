@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -65,7 +67,8 @@ func StatusCode(err error) int {
 	return http.StatusInternalServerError
 }
 
-// patchOp is one RFC 6902 operation; the webhook only ever adds.
+// patchOp is one RFC 6902 operation; the webhook only ever adds (an add on an
+// object member that exists replaces its value: pod-level resources).
 type patchOp struct {
 	Op    string `json:"op"`
 	Path  string `json:"path"`
@@ -146,6 +149,9 @@ func Mutate(ctx context.Context, cfg Config, req *admissionv1.AdmissionRequest, 
 	if mode == ModeSidecar && cfg.OrgID == "" {
 		return deny(res, fmt.Sprintf("this cwcreds injector has no --org-id, so it cannot add a sidecar: set %s: %s on the pod, or give the injector --org-id", AnnotationMode, ModeAgent)), nil
 	}
+	if pod.Spec.OS != nil && pod.Spec.OS.Name != "" && pod.Spec.OS.Name != "linux" {
+		return deny(res, fmt.Sprintf("cwcreds runs on Linux only and cannot be added to a pod for %s nodes: remove %s from the pod, or set it to \"false\" to override its service account", quoteShort(pod.Spec.OS.Name), AnnotationInject)), nil
+	}
 	if mode == ModeSidecar && pod.Spec.HostNetwork {
 		res.Response.Warnings = append(res.Response.Warnings, fmt.Sprintf("cwcreds: this pod uses the host network, so its cwcreds sidecar listens on the node's ports %d and %d", CredentialsPort, OpsPort))
 	}
@@ -167,6 +173,10 @@ func deny(res Result, msg string) Result {
 	return res
 }
 
+// MaxPodContainers caps the containers and init containers of a pod Mutate
+// reads (answered 400 above it). Real pods have a handful.
+const MaxPodContainers = 250
+
 // decodePod reads the pod of a request, which must have metadata and spec
 // objects: the patch adds under both.
 func decodePod(raw []byte) (*pod, error) {
@@ -182,6 +192,19 @@ func decodePod(raw []byte) (*pod, error) {
 	}
 	if !isObject(top.Metadata) || !isObject(top.Spec) {
 		return nil, badRequest("the request's pod has no metadata or spec object")
+	}
+	// Count the containers before decoding them: each one gets a few hundred
+	// bytes of patch, so a review of many empty containers would cost far more
+	// memory than its size. Elements of size zero cost nothing to count.
+	var count struct {
+		InitContainers []struct{} `json:"initContainers"`
+		Containers     []struct{} `json:"containers"`
+	}
+	if err := json.Unmarshal(top.Spec, &count); err != nil {
+		return nil, badRequest("the request's object is not a pod: %v", oneLine(err))
+	}
+	if n := len(count.InitContainers) + len(count.Containers); n > MaxPodContainers {
+		return nil, badRequest("the pod has %d containers and init containers; cwcreds injects into pods of at most %d", n, MaxPodContainers)
 	}
 	var p pod
 	if err := json.Unmarshal(raw, &p); err != nil {
@@ -260,6 +283,7 @@ func podPatch(cfg Config, mode Mode, pod *pod) []patchOp {
 	if mode == ModeSidecar && !hasContainer(pod, SidecarContainer) {
 		ours = append(ours, sidecarContainer(cfg))
 	}
+	ops = append(ops, podResourcesPatch(pod.Spec.Resources, ours)...)
 	if pod.Spec.InitContainers == nil {
 		if len(ours) > 0 {
 			ops = append(ops, patchOp{"add", "/spec/initContainers", ours})
@@ -267,6 +291,57 @@ func podPatch(cfg Config, mode Mode, pod *pod) []patchOp {
 	} else {
 		for i, c := range ours {
 			ops = append(ops, patchOp{"add", fmt.Sprintf("/spec/initContainers/%d", i), c})
+		}
+	}
+	return ops
+}
+
+// podResourcesPatch raises a pod's pod-level resources, when it sets them, by
+// what ours need: the API server refuses a pod whose containers ask for more
+// than the pod, or whose pod-level requests exceed its limits. ours come first
+// among the init containers, so (as Kubernetes adds them up) a native sidecar
+// adds its share to the pod's total and a plain init container needs only its
+// own at its turn: new = max(old + sidecars, each plain init container); a limit
+// also rises to at least the new request. Only resources the pod names change.
+func podResourcesPatch(podLevel *Resources, ours []Container) []patchOp {
+	if podLevel == nil || len(ours) == 0 {
+		return nil
+	}
+	raise := func(old resource.Quantity, name string, of func(Resources) map[string]resource.Quantity) resource.Quantity {
+		want := old.DeepCopy()
+		var largestInit resource.Quantity
+		for _, c := range ours {
+			q, ok := of(c.Resources)[name]
+			switch {
+			case !ok:
+			case c.RestartPolicy != nil && *c.RestartPolicy == "Always":
+				want.Add(q)
+			case q.Cmp(largestInit) > 0:
+				largestInit = q
+			}
+		}
+		if largestInit.Cmp(want) > 0 {
+			return largestInit
+		}
+		return want
+	}
+	var ops []patchOp
+	requests := map[string]resource.Quantity{}
+	for _, name := range slices.Sorted(maps.Keys(podLevel.Requests)) {
+		old := podLevel.Requests[name]
+		requests[name] = raise(old, name, func(r Resources) map[string]resource.Quantity { return r.Requests })
+		if q := requests[name]; q.Cmp(old) != 0 {
+			ops = append(ops, patchOp{"add", "/spec/resources/requests/" + escapePointer(name), q})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(podLevel.Limits)) {
+		old := podLevel.Limits[name]
+		want := raise(old, name, func(r Resources) map[string]resource.Quantity { return r.Limits })
+		if req, ok := requests[name]; ok && req.Cmp(want) > 0 {
+			want = req
+		}
+		if want.Cmp(old) != 0 {
+			ops = append(ops, patchOp{"add", "/spec/resources/limits/" + escapePointer(name), want})
 		}
 	}
 	return ops

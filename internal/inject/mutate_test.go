@@ -71,6 +71,8 @@ var goldenCases = []goldenCase{
 	{"pod-update", OutcomeNotPodCreate},
 	{"host-network-sidecar", OutcomeInjected},
 	{"already-injected", OutcomeAlreadyInjected}, // the patched pod of opted-in-pod
+	{"pod-level-resources", OutcomeInjected},
+	{"windows-pod", OutcomeDenied},
 }
 
 // goldenResponse is a response as the golden files show it: the patch decoded.

@@ -20,6 +20,8 @@ type pod struct {
 	Spec struct {
 		ServiceAccountName string         `json:"serviceAccountName"`
 		HostNetwork        bool           `json:"hostNetwork"`
+		OS                 *named         `json:"os"`
+		Resources          *Resources     `json:"resources"` // pod-level resources
 		Volumes            []named        `json:"volumes"`
 		InitContainers     []podContainer `json:"initContainers"`
 		Containers         []podContainer `json:"containers"`

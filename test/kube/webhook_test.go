@@ -13,6 +13,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -149,6 +150,43 @@ func testWebhook(t *testing.T, s *apiServer, bin string) {
 		}
 		if !equalJSON(t, first.Spec.Containers[0].Env, second.Spec.Containers[0].Env) {
 			t.Errorf("a second pass changed the app's env:\nfirst:  %s\nsecond: %s", mustJSON(t, first.Spec.Containers[0].Env), mustJSON(t, second.Spec.Containers[0].Env))
+		}
+	})
+
+	t.Run("pod-level-resources", func(t *testing.T) {
+		// The API server refuses a pod whose containers ask for more than its
+		// pod-level resources: the webhook raises them by what it adds (the
+		// cpu limit too, which must stay at or above the raised request).
+		q := resource.MustParse
+		app := appContainer("app")
+		app.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("1"), "memory": q("1Gi")}}
+		pod := createPod(t, s, ns, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "pod-level", Annotations: map[string]string{annotationInject: "true"}},
+			Spec: corev1.PodSpec{
+				ServiceAccountName: plainSA,
+				Containers:         []corev1.Container{app},
+				Resources: &corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{"cpu": q("1"), "memory": q("1Gi")},
+					Limits:   corev1.ResourceList{"cpu": q("1"), "memory": q("1Gi")},
+				},
+			},
+		})
+		checkInjected(t, pod, "sidecar")
+		got := pod.Spec.Resources
+		if got.Requests.Cpu().Cmp(q("1010m")) != 0 || got.Requests.Memory().Cmp(q("1056Mi")) != 0 ||
+			got.Limits.Cpu().Cmp(q("1010m")) != 0 || got.Limits.Memory().Cmp(q("1088Mi")) != 0 {
+			t.Errorf("pod-level resources after injection: %s", mustJSON(t, got))
+		}
+	})
+
+	t.Run("windows", func(t *testing.T) {
+		// cwcreds is Linux only: an opted-in Windows pod is refused with why.
+		_, err := s.client.CoreV1().Pods(ns).Create(testContext(t), &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "windows", Annotations: map[string]string{annotationInject: "true"}},
+			Spec:       corev1.PodSpec{ServiceAccountName: plainSA, OS: &corev1.PodOS{Name: corev1.Windows}, Containers: []corev1.Container{appContainer("app")}},
+		}, metav1.CreateOptions{})
+		if err == nil || !strings.Contains(err.Error(), "cwcreds runs on Linux only") {
+			t.Fatalf("an opted-in Windows pod: %v", err)
 		}
 	})
 
