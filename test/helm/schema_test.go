@@ -1,8 +1,11 @@
 package helm_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // TestSchemaRefusesBadValues: each bad value must make helm template fail, with
@@ -38,6 +41,11 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 		{"injector.webhook.caBundle=not base64!", "caBundle"},
 		{"injector.webhook.reinvocationPolicy=Always", "reinvocationPolicy"},
 		{"injector.agentURL=ftp://x", "agentURL"},
+		// cwcreds inject refuses plain http off the addresses AWS SDKs accept.
+		{"injector.agentURL=http://10.0.0.5:9911/v1/credentials", "agentURL"},
+		{"fullnameOverride=My_Creds", "fullnameOverride"},
+		{"fullnameOverride=" + strings.Repeat("a", 48), "fullnameOverride"},
+		{"nameOverride=creds.", "nameOverride"},
 		{"image.pullPolicy=Sometimes", "pullPolicy"},
 		{"image.digest=latest", "digest"},
 		{"s3Endpoint=cwlota.com", "s3Endpoint"},
@@ -82,6 +90,8 @@ func TestSchemaAcceptsGoodValues(t *testing.T) {
 		{"injector.enabled=true", "injector.tls.existingSecret=my-tls", "injector.webhook.caBundle=dGVzdA=="},
 		{"image.digest=sha256:" + strings.Repeat("ab", 32), "agent.enabled=true"},
 		{"global.foo=bar", "agent.enabled=true"},
+		{"injector.enabled=true", "injector.mode=agent", "injector.agentURL=https://agent.example:9911/v1/credentials"},
+		{"injector.enabled=true", "injector.mode=agent", "injector.agentURL=http://[fd00:ec2::23]:9911/v1/credentials"},
 	} {
 		args := []string{"--set", "orgId=cw-test-org"}
 		for _, s := range set {
@@ -122,5 +132,44 @@ func TestRefusesClustersWithoutNativeSidecars(t *testing.T) {
 	_, err := h.run(t, "template", releaseName, chartDir, "--namespace", namespace, "--kube-version", "v1.28.9", "--set", "orgId=x", "--set", "injector.enabled=true")
 	if err == nil || !strings.Contains(stderrOf(err), "kubeVersion") && !strings.Contains(stderrOf(err), "incompatible") {
 		t.Errorf("helm template for Kubernetes 1.28: %v, want a refusal naming the Kubernetes version", err)
+	}
+}
+
+// TestLongNamesStayDistinctLabels: at the longest fullnameOverride the schema
+// takes, and with a long release name, every object's name is a DNS label of at
+// most 63 characters and no two objects of a kind share a name (the agent's and
+// the injector's names once cut to the same 63 characters).
+func TestLongNamesStayDistinctLabels(t *testing.T) {
+	h := newHelm(t)
+	for _, extra := range [][]string{
+		{"cw", "--set", "fullnameOverride=" + strings.Repeat("a", 47)},
+		{strings.Repeat("r", 53)}, // helm's longest release name
+	} {
+		args := append([]string{"template", extra[0], chartDir, "--namespace", namespace, "--kube-version", kubeVersion,
+			"--set", "orgId=cw-test-org", "--set", "agent.enabled=true", "--set", "injector.enabled=true",
+			"--set", "metrics.dashboard.enabled=true"}, extra[1:]...)
+		out, err := h.run(t, args...)
+		if err != nil {
+			t.Fatalf("helm template %v: %v", extra, stderrOf(err))
+		}
+		r, err := decodeManifest(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, obj := range r.typed {
+			m := obj.(interface {
+				GetNamespace() string
+				GetName() string
+			})
+			key := fmt.Sprintf("%T %s/%s", obj, m.GetNamespace(), m.GetName())
+			if seen[key] {
+				t.Errorf("%v: two objects %s", extra, key)
+			}
+			seen[key] = true
+			if errs := validation.IsDNS1123Label(m.GetName()); len(errs) > 0 {
+				t.Errorf("%v: %T %q: %v", extra, obj, m.GetName(), errs)
+			}
+		}
 	}
 }

@@ -1,17 +1,19 @@
-{{/* Names: <release>-cwcreds unless the release name already holds the chart name. */}}
+{{/* Names: <release>-cwcreds unless the release name already holds the chart name.
+     At most 47 characters, so the longest derived name (<fullname>-sidecar-example)
+     stays a 63-character DNS label and no two derived names collide. */}}
 {{- define "cwcreds.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- default .Chart.Name .Values.nameOverride | trunc 47 | trimSuffix "-" }}
 {{- end }}
 
 {{- define "cwcreds.fullname" -}}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- .Values.fullnameOverride | trunc 47 | trimSuffix "-" }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- .Release.Name | trunc 47 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- printf "%s-%s" .Release.Name $name | trunc 47 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
 {{- end }}
