@@ -329,9 +329,9 @@ func (l *connLimiter) unreadLocked() bool {
 // to be accepted or registered. Shutdown drops a connection whose request it
 // reads after the shutdown began, even one the client sent well before, so this
 // first waits, for at most grace or until ctx is done, until every request
-// clients have sent has reached a handler. Then it cuts the reads of the
-// connections that have sent nothing since their last answer: Shutdown would
-// wait for a new one that stays silent until its ReadHeaderTimeout.
+// clients have sent has reached a handler. Then it closes the connections that
+// have sent nothing since their last answer: Shutdown would wait for a new one
+// that stays silent until its ReadHeaderTimeout.
 func (l *connLimiter) drainForShutdown(ctx context.Context, grace time.Duration) {
 	l.awaitUnread(ctx, grace)
 	l.mu.Lock()
@@ -343,7 +343,9 @@ func (l *connLimiter) drainForShutdown(ctx context.Context, grace time.Duration)
 	}
 	l.mu.Unlock()
 	for _, c := range silent {
-		_ = c.Conn.SetReadDeadline(time.Unix(1, 0)) // the server closes it
+		// Close, not a past read deadline: a connection whose goroutine has not
+		// begun to read yet would set its own deadline over ours.
+		_ = c.Close()
 	}
 }
 
