@@ -33,7 +33,11 @@ type AgentConfig struct {
 	// its own); its Profile (default "agent") labels events and logs, which also get
 	// the first 8 hex digits of the token's hash as "identity".
 	Identity Config
-	// MaxEntries bounds the identities kept; the least recently used is dropped.
+	// MaxEntries bounds the identities kept that have held keys; the least
+	// recently used is dropped. Identities that have not held keys yet (a new
+	// pod's, or a token CoreWeave refuses: anyone can make one of the right
+	// shape) wait apart, in at most MaxEntries/10 (at least 100) entries, so they
+	// can never push out a pod whose keys are good.
 	MaxEntries int
 	// IdleTimeout: an identity holding no valid keys is dropped after this long
 	// without a request. One holding valid keys is kept until they expire: without
@@ -51,17 +55,22 @@ type AgentConfig struct {
 // keyed by the token's SHA-256 (the token itself is never a key or a log field),
 // in a bounded LRU.
 type AgentCache struct {
-	s     *settings
-	lru   *lru.Cache[[sha256.Size]byte, *agentEntry]
-	idle  time.Duration
-	sweep time.Duration
+	s       *settings
+	proven  *lru.Cache[[sha256.Size]byte, *agentEntry] // identities that have held keys
+	pending *lru.Cache[[sha256.Size]byte, *agentEntry] // identities that have not yet
+	idle    time.Duration
+	sweep   time.Duration
 }
 
 type agentEntry struct {
 	r        Refresher
 	lastUsed atomic.Int64 // unix nanoseconds of the last Get
 	notAfter int64        // unix nanoseconds after which the token is refused; 0 never
+	proven   atomic.Bool  // it has held keys: it lives in AgentCache.proven
 }
+
+// minPendingEntries is the least room for identities that have not held keys.
+const minPendingEntries = 100
 
 // NewAgentCache checks cfg and returns an empty cache.
 func NewAgentCache(cfg AgentConfig) (*AgentCache, error) {
@@ -77,16 +86,20 @@ func NewAgentCache(cfg AgentConfig) (*AgentCache, error) {
 	if cfg.MaxEntries < 1 || cfg.IdleTimeout < 0 || cfg.SweepInterval < 0 || cfg.UpstreamRate < 0 || cfg.UpstreamBurst < 1 {
 		return nil, errors.New("agent cache: max entries, upstream rate and burst must be positive; idle timeout and sweep interval must not be negative")
 	}
-	cfg.Identity.shared = rate.NewLimiter(cfg.UpstreamRate, cfg.UpstreamBurst)
+	cfg.Identity.shared = &sharedLimit{Limiter: rate.NewLimiter(cfg.UpstreamRate, cfg.UpstreamBurst)}
 	s, err := newSettings(cfg.Identity)
 	if err != nil {
 		return nil, fmt.Errorf("agent cache: %w", err)
 	}
-	c, err := lru.New[[sha256.Size]byte, *agentEntry](cfg.MaxEntries)
+	proven, err := lru.New[[sha256.Size]byte, *agentEntry](cfg.MaxEntries)
 	if err != nil {
 		return nil, fmt.Errorf("agent cache: %w", err)
 	}
-	return &AgentCache{s: s, lru: c, idle: cfg.IdleTimeout, sweep: cfg.SweepInterval}, nil
+	pending, err := lru.New[[sha256.Size]byte, *agentEntry](max(cfg.MaxEntries/10, minPendingEntries))
+	if err != nil {
+		return nil, fmt.Errorf("agent cache: %w", err)
+	}
+	return &AgentCache{s: s, proven: proven, pending: pending, idle: cfg.IdleTimeout, sweep: cfg.SweepInterval}, nil
 }
 
 // Get returns keys for the identity token proves. newFetcher is called only when
@@ -113,58 +126,97 @@ func (a *AgentCache) GetAdmitted(ctx context.Context, token string, admit func()
 	// path's largest allocation. Sum256 neither keeps nor changes them.
 	key := sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 	now := a.s.clock.Now()
-	e, ok := a.lru.Get(key)
-	if !ok {
-		f, notAfter, err := admit()
-		if err != nil {
-			return creds.Credentials{}, err
-		}
-		if f == nil {
-			return creds.Credentials{}, errors.New("agent cache: no fetcher for a new token")
-		}
-		ne := &agentEntry{}
-		if !notAfter.IsZero() {
-			ne.notAfter = notAfter.UnixNano()
-		}
-		ne.r.init(a.s, f)
-		ne.r.logID = hex.EncodeToString(key[:4])
-		if prev, found, _ := a.lru.PeekOrAdd(key, ne); found {
-			e = prev
-		} else {
-			e = ne
-		}
+	e, err := a.entry(key, admit)
+	if err != nil {
+		return creds.Credentials{}, err
 	}
 	if e.notAfter != 0 && now.UnixNano() >= e.notAfter {
+		a.remove(key, e) // it can never be served again
 		return creds.Credentials{}, ErrTokenExpired
 	}
 	e.lastUsed.Store(now.UnixNano())
-	return e.r.Get(ctx)
+	c, err := e.r.Get(ctx)
+	if err == nil && !e.proven.Load() && e.proven.CompareAndSwap(false, true) {
+		// Held even if the pending list dropped it meanwhile: this caller has it.
+		a.proven.Add(key, e)
+		a.pending.Remove(key)
+	}
+	return c, err
 }
 
-// Len is the number of identities cached.
-func (a *AgentCache) Len() int { return a.lru.Len() }
+// entry returns the identity of key, admitting a new one to the pending list.
+func (a *AgentCache) entry(key [sha256.Size]byte, admit func() (Fetcher, time.Time, error)) (*agentEntry, error) {
+	if e, ok := a.proven.Get(key); ok {
+		return e, nil
+	}
+	if e, ok := a.pending.Get(key); ok {
+		return e, nil
+	}
+	f, notAfter, err := admit()
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return nil, errors.New("agent cache: no fetcher for a new token")
+	}
+	ne := &agentEntry{}
+	ne.lastUsed.Store(a.s.clock.Now().UnixNano()) // not idle to a Sweep before its first Get
+	if !notAfter.IsZero() {
+		ne.notAfter = notAfter.UnixNano()
+	}
+	ne.r.init(a.s, f)
+	ne.r.logID = hex.EncodeToString(key[:4])
+	if prev, found, _ := a.pending.PeekOrAdd(key, ne); found {
+		return prev, nil
+	}
+	// A caller of the same token may have moved its entry to proven between
+	// our two lookups: use that one rather than exchange again.
+	if e, ok := a.proven.Peek(key); ok {
+		a.pending.Remove(key)
+		return e, nil
+	}
+	return ne, nil
+}
 
-// Sweep drops identities that hold no valid keys, are not fetching, and have not
-// been asked for in IdleTimeout. It returns how many it dropped.
+// remove drops key's identity from whichever list holds e.
+func (a *AgentCache) remove(key [sha256.Size]byte, e *agentEntry) {
+	if e.proven.Load() {
+		a.proven.Remove(key)
+	} else {
+		a.pending.Remove(key)
+	}
+}
+
+// Len is the number of identities cached, with keys or waiting for them.
+func (a *AgentCache) Len() int { return a.proven.Len() + a.pending.Len() }
+
+// Sweep drops identities that are not fetching and either hold a token past its
+// limit (never to be served again) or hold no valid keys and have not been asked
+// for in IdleTimeout. It returns how many it dropped.
 func (a *AgentCache) Sweep() int {
 	now := a.s.clock.Now()
 	dropped := 0
-	for _, k := range a.lru.Keys() {
-		e, ok := a.lru.Peek(k)
-		if ok && e.droppable(now, a.idle, a.s.policy.Floor) {
-			a.lru.Remove(k)
-			dropped++
+	for _, list := range []*lru.Cache[[sha256.Size]byte, *agentEntry]{a.proven, a.pending} {
+		for _, k := range list.Keys() {
+			e, ok := list.Peek(k)
+			if ok && e.droppable(now, a.idle, a.s.policy.Floor) {
+				list.Remove(k)
+				dropped++
+			}
 		}
 	}
 	return dropped
 }
 
 func (e *agentEntry) droppable(now time.Time, idle, floor time.Duration) bool {
-	if now.Sub(time.Unix(0, e.lastUsed.Load())) < idle {
-		return false
-	}
-	if _, ok := e.r.snap.Load().pick(now, floor); ok {
-		return false
+	expired := e.notAfter != 0 && now.UnixNano() >= e.notAfter
+	if !expired {
+		if now.Sub(time.Unix(0, e.lastUsed.Load())) < idle {
+			return false
+		}
+		if _, ok := e.r.snap.Load().pick(now, floor); ok {
+			return false
+		}
 	}
 	e.r.mu.Lock()
 	defer e.r.mu.Unlock()

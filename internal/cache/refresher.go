@@ -67,7 +67,36 @@ type Config struct {
 	Rand func() float64
 
 	// shared is an extra limiter all identities of an AgentCache draw from.
-	shared *rate.Limiter
+	shared *sharedLimit
+}
+
+// sharedWarnEvery spaces the Warn lines of a refusing shared limit: a pod can
+// present any number of new tokens, each its own Refresher, so one line per
+// refusal would let it write the node's logs as fast as it sends requests.
+const sharedWarnEvery = 10 * time.Second
+
+// sharedLimit is the upstream limit all identities of an AgentCache draw from,
+// with when its refusals were last reported.
+type sharedLimit struct {
+	*rate.Limiter
+	lastWarn atomic.Int64 // unix ns of the last Warn line; 0 none yet
+	refused  atomic.Int64 // refusals not yet reported
+}
+
+// warn logs a refusal, or counts it when a line was logged within
+// sharedWarnEvery; the line says how many it stands for.
+func (l *sharedLimit) warn(log logfield.Logger, now, next time.Time) {
+	n := l.refused.Add(1)
+	last := l.lastWarn.Load()
+	if last != 0 && now.UnixNano()-last < int64(sharedWarnEvery) {
+		return
+	}
+	if !l.lastWarn.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	l.refused.Add(-n)
+	log.Warn("the agent's upstream rate limit is reached; delaying exchanges (see --upstream-rate)",
+		logfield.Int("refused", int(n)), logfield.Time("next_attempt", next))
 }
 
 // settings is the immutable part of a Config, shared by every Refresher of an
@@ -85,7 +114,7 @@ type settings struct {
 	unrecoverableRetry time.Duration
 	fetchTimeout       time.Duration
 	rand               func() float64
-	shared             *rate.Limiter
+	shared             *sharedLimit
 }
 
 // hooks are what a Refresher and a DiskStore are told about the world by their

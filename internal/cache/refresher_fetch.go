@@ -31,8 +31,12 @@ func (r *Refresher) attemptLocked(ctx context.Context, now time.Time) (*call, *N
 	}
 	if d, shared := r.reserveLocked(now); d > 0 {
 		r.rateUntil, r.rateShared = now.Add(d), shared
-		r.logger().Warn("upstream rate limit reached; delaying the next exchange",
-			logfield.Time("next_attempt", r.rateUntil))
+		if shared {
+			r.s.shared.warn(r.s.log, now, r.rateUntil)
+		} else {
+			r.logger().Warn("upstream rate limit reached; delaying the next exchange",
+				logfield.Time("next_attempt", r.rateUntil))
+		}
 		return nil, r.noCredsLocked(now)
 	}
 	parent := r.runCtx

@@ -229,9 +229,10 @@ type apiProbe struct {
 	clock    clockwork.Clock
 	log      *zap.Logger
 
-	mu     sync.Mutex
-	ok     bool
-	reason string
+	mu      sync.Mutex
+	checked bool // a check has run: the first one is always a change, logged
+	ok      bool
+	reason  string
 }
 
 func (p *apiProbe) check(ctx context.Context) {
@@ -249,8 +250,8 @@ func (p *apiProbe) check(ctx context.Context) {
 		ok, reason = false, "the CoreWeave API at "+p.url+" did not answer at the last check: "+cleanProbeError(err)
 	}
 	p.mu.Lock()
-	changed := ok != p.ok
-	p.ok, p.reason = ok, reason
+	changed := !p.checked || ok != p.ok
+	p.checked, p.ok, p.reason = true, ok, reason
 	p.mu.Unlock()
 	if changed && ok {
 		p.log.Info("the CoreWeave API answers", zap.String("api_endpoint", p.url))
@@ -270,7 +271,7 @@ func cleanProbeError(err error) string {
 func (p *apiProbe) ready(context.Context) (bool, string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.ok && p.reason == "" {
+	if !p.checked {
 		return false, "the CoreWeave API has not been checked yet"
 	}
 	return p.ok, p.reason
