@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,11 +19,6 @@ import (
 	"github.com/cwcreds/cwcreds/internal/server"
 )
 
-// One hostile pod sends forged tokens as large as the listener's header limit
-// lets through (~12 KiB, not the ~1 KiB of a kubelet token). Each is admitted
-// (no signature check) and held, whether the upstream rejects it or the rate
-// limit keeps it from the upstream at all. At the default --max-identities
-// (10,000) the cache then needs far more than the chart's 128Mi memory limit.
 // Tokens of the right shape that CoreWeave refuses cost anyone nothing to make,
 // and the listener lets tokens of almost 12 KiB through: however many a pod
 // sends, the ones that never got keys wait in at most a tenth of
@@ -66,7 +60,7 @@ func TestAgentForgedTokensMemoryBounded(t *testing.T) {
 	pad := strings.Repeat("x", 8850) // base64 of the claims: ~12 KiB, just under the header limit
 	token := func(k int) string {
 		claims := fmt.Sprintf(`{"iss":"https://evil","sub":"s%d","aud":[%q],"exp":%d,"pad":"%s"}`, k, cwobject.RecommendedAudience, exp, pad)
-		return "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".c2ln"
+		return unsignedToken(claims)
 	}
 	hc := &http.Client{}
 	send := func(k int) int {

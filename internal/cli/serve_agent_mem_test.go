@@ -19,6 +19,12 @@ import (
 	"github.com/cwcreds/cwcreds/internal/keypolicy"
 )
 
+// unsignedToken is a JWT of the given claims JSON with an RS256 header and a
+// stand-in signature: the shape the agent checks, which only CoreWeave verifies.
+func unsignedToken(claims string) string {
+	return "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".c2lnbmF0dXJl"
+}
+
 // agentHeapPerIdentity fills the agent's real provider (AgentCache, an
 // OIDCExchange per token, the cwobject client) with n identities whose tokens are
 // the size of a projected service-account token (~1 KiB), and returns the heap
@@ -45,7 +51,7 @@ func agentHeapPerIdentity(tb testing.TB, n int) (perIdentity float64, tokenLen i
 	pad := strings.Repeat("x", 700) // a kubelet token's claims are ~1 KiB with its signature
 	for k := range tokens {
 		claims := fmt.Sprintf(`{"iss":"https://kubernetes.default.svc","sub":"system:serviceaccount:bench:pod-%d","aud":["https://coreweave.com/iam"],"exp":%d,"pad":"%s"}`, k, time.Now().Add(time.Hour).Unix(), pad)
-		tokens[k] = "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".c2lnbmF0dXJl"
+		tokens[k] = unsignedToken(claims)
 	}
 	runtime.GC()
 	var before, after runtime.MemStats
